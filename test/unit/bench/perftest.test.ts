@@ -43,6 +43,16 @@ describe('perftest 4.5 formatting matches real perftest output byte for byte', (
     expect(t.split('\n')[1]).toBe(' #bytes     #iterations    BW peak[Gb/sec]    BW average[Gb/sec]   MsgRate[Mpps]')
     expect(t.split('\n')[2]).toBe(' 2          1000           0.050000            0.040000            2.500000')
   })
+  it('-a --report_gbits rows as perftest printed them (linux-rdma/perftest issue #132)', () => {
+    const rows = [
+      {bytes: 2, iterations: 5000, bwPeak: 0.04235, bwAverage: 0.042185, msgRate: 2.636533, unit: 'Gb/sec' as const},
+      {bytes: 8, iterations: 5000, bwPeak: 0.17, bwAverage: 0.17, msgRate: 2.641399, unit: 'Gb/sec' as const},
+    ]
+    expect(rows.map(formatBwRow)).toEqual([
+      ' 2          5000           0.042350            0.042185            2.636533',
+      ' 8          5000             0.17               0.17   \t\t   2.641399',
+    ])
+  })
   it('duration-mode latency table', () => {
     const t = formatLatDurTable([{bytes: 2, iterations: 123456, tAvg: 12.345, tps: 40500.5}])
     expect(t.split('\n')[1]).toBe(' #bytes        #iterations       t_avg[usec]    tps average')
