@@ -2,15 +2,15 @@
 // per-mode measurements: ratios to bare and to sriov, connection setup, control-verb latency, --runs spread.
 import {createHash} from 'node:crypto'
 import os from 'node:os'
+import {MODES, type Mode} from '../topology/types.js'
 import {Histogram} from './histogram.js'
 import {rttFactor, type BwRow, type LatRow, type PerftestVerb} from './perftest-stats.js'
 import type {CdfPoint} from './histogram.js'
 import type {WireLimit} from './wire-limit.js'
 
 export const RESULTS_VERSION = 1
-/** The virtualization modes, in the order tables and charts show them (DESIGN.md section 2). */
-export const MODES = ['bare', 'sriov', 'hyv', 'masq', 'freeflow'] as const
-export type Mode = (typeof MODES)[number]
+/** The virtualization modes (shared contract), in the order tables and charts show them. */
+export {MODES, type Mode} from '../topology/types.js'
 export type Op = PerftestVerb
 /** The control verbs timed per mode; modify_qp is split by target state as the paper discusses it. */
 export const CONTROL_VERBS = ['alloc_pd', 'reg_mr', 'create_cq', 'create_qp', 'modify_qp_rtr', 'modify_qp_rts', 'destroy_qp', 'dereg_mr'] as const
