@@ -2,6 +2,7 @@
 // results document. Readable at 1280 px: two charts per row, the tables below, perftest transcripts last.
 import {formatSize} from './progress.js'
 import {connTable, CONTROL_VERBS, MODES, verbTable, type Mode, type Op, type ResultsDoc} from './results.js'
+import {paperShape} from './shape.js'
 import {barChart, escapeXml, lineChart, MODE_COLORS, type Series} from './svg.js'
 import {fmt} from './tables.js'
 
@@ -142,6 +143,10 @@ export function renderReport(doc: ResultsDoc): string {
       const r = verbs.find((v) => v.verb === verb)
       return r ? [[verb, ...vModes.map((m) => fmt(r.medianUs[m])), fmt(r.masqOverSriovUs)]] : []
     }))
+  }
+  if (doc.modes.masq && doc.modes.sriov) {
+    h += `<h2>The paper's shape, this run</h2>\n`
+    h += htmlTable(['claim', 'value', 'target', 'verdict'], paperShape(doc).map((c) => [c.claim, c.value === null ? '-' : c.value.toFixed(3), c.target, c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'FAIL']))
   }
   const transcripts = present(doc).filter((m) => doc.modes[m]!.transcript)
   if (transcripts.length) {

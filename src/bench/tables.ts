@@ -1,6 +1,7 @@
 // Plain-text tables that `masq bench` prints after the perftest tables: the comparison to bare and sriov,
 // connection setup, control-verb latency, and the wire limit. Data in, aligned text out.
 import {connTable, MODES, verbTable, type ResultsDoc} from './results.js'
+import {formatShape, paperShape} from './shape.js'
 import {formatWireLimit} from './wire-limit.js'
 
 /** Columns padded to their widest cell; numbers right-aligned, text left-aligned. */
@@ -42,6 +43,7 @@ export function formatSummary(doc: ResultsDoc): string {
   if (doc.wireLimit) s += formatWireLimit(doc.wireLimit) + '\n'
   if (doc.ratios.length) s += 'comparison (each mode / bare, / sriov)\n' + formatComparison(doc) + '\n'
   if (MODES.some((m) => doc.modes[m]?.conn)) s += 'connection setup\n' + formatConnTable(doc) + '\n'
-  if (MODES.some((m) => doc.modes[m]?.verbs)) s += 'control-verb latency\n' + formatVerbTable(doc)
+  if (MODES.some((m) => doc.modes[m]?.verbs)) s += 'control-verb latency\n' + formatVerbTable(doc) + '\n'
+  if (doc.modes.masq && doc.modes.sriov) s += 'the paper\'s shape, this run\n' + formatShape(paperShape(doc))
   return s
 }

@@ -40,13 +40,13 @@ describe('report.html', () => {
     const heads = findAll(page, (e) => e.name === 'h2').map((h) => h.text)
     expect(heads).toEqual([
       'Wire limit (this machine, this run)', 'Charts', 'Comparison: value (ratio to bare / ratio to sriov)', 'Connection setup',
-      'Control-verb latency (median usec)', 'perftest output per mode',
+      'Control-verb latency (median usec)', "The paper's shape, this run", 'perftest output per mode',
     ])
     const pres = findAll(page, (e) => e.name === 'pre')
     expect(pres).toHaveLength(5)
     expect(pres[0]!.text).toContain(' #bytes     #iterations    BW peak[MB/sec]')
     const tables = findAll(page, (e) => e.name === 'table')
-    expect(tables).toHaveLength(4)
+    expect(tables).toHaveLength(5)
   })
   it('renders a partial document (one mode, no wire limit, no verbs)', () => {
     const one = {...doc, wireLimit: undefined, modes: {masq: {bw: doc.modes.masq!.bw, lat: []}}, ratios: []}
