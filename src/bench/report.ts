@@ -98,6 +98,7 @@ h1{font-size:24px;margin:8px 0}h2{font-size:18px;margin:24px 0 8px;border-bottom
 table{border-collapse:collapse;background:#fff;font-size:12px;margin:4px 0 12px}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#fff;border:1px solid #ddd;padding:8px;overflow-x:auto;font-size:12px;tab-size:8}
+summary{cursor:pointer;font-weight:600;margin:6px 0}
 .swatch{display:inline-block;width:10px;height:10px;margin-right:4px}
 `
 
@@ -119,39 +120,39 @@ export function renderReport(doc: ResultsDoc): string {
   h += `<p>${present(doc).map((m) => `<span class="swatch" style="background:${MODE_COLORS[m]}"></span>${e(m)}`).join(' &nbsp; ')}</p>\n`
   if (doc.wireLimit) {
     const w = doc.wireLimit
-    h += `<h2>Wire limit (this machine, this run)</h2>\n`
+    h += `<h2 id="wire">Wire limit (this machine, this run)</h2>\n`
     h += htmlTable(['measure', 'value'], [
       ['unix socket stream, 64 KiB writes', `${fmt(w.throughput.mbPerSec)} MB/sec (${fmt(w.throughput.gbitsPerSec)} Gb/sec)`],
       [`unix socket ping-pong ${w.pingPong.messageBytes} B, RTT median / p99`, `${fmt(w.pingPong.rttUs.median)} / ${fmt(w.pingPong.rttUs.p99)} usec`],
       ['half-RTT median / p99', `${fmt(w.pingPong.halfRttUs.median)} / ${fmt(w.pingPong.halfRttUs.p99)} usec`],
     ])
   }
-  h += `<h2>Charts</h2>\n<div class="charts">\n`
+  h += `<h2 id="charts">Charts</h2>\n<div class="charts">\n`
   for (const ch of charts) h += `<figure${ch.wide ? ' class="wide"' : ''} id="fig-${e(ch.id)}">${ch.svg}</figure>\n`
   h += `</div>\n`
-  if (doc.ratios.length) h += `<h2>Comparison: value (ratio to bare / ratio to sriov)</h2>\n${comparisonTable(doc)}\n`
+  if (doc.ratios.length) h += `<h2 id="comparison">Comparison: value (ratio to bare / ratio to sriov)</h2>\n${comparisonTable(doc)}\n`
   const conn = connTable(doc.modes)
   if (conn.length) {
-    h += `<h2>Connection setup</h2>\n`
+    h += `<h2 id="conn">Connection setup</h2>\n`
     h += htmlTable(['mode', 'median [usec]', 'p99 [usec]', 'conns/sec', 'median ÷ sriov'], conn.map((r) => [r.mode, fmt(r.medianUs), fmt(r.p99Us), fmt(r.connsPerSec, 1), ratio(r.vsSriov)]))
   }
   const verbs = verbTable(doc.modes)
   if (verbs.length) {
     const vModes = present(doc).filter((m) => verbs.some((v) => v.medianUs[m] !== undefined))
-    h += `<h2>Control-verb latency (median usec)</h2>\n`
+    h += `<h2 id="verbs">Control-verb latency (median usec)</h2>\n`
     h += htmlTable(['verb', ...vModes, 'masq − sriov'], CONTROL_VERBS.flatMap((verb) => {
       const r = verbs.find((v) => v.verb === verb)
       return r ? [[verb, ...vModes.map((m) => fmt(r.medianUs[m])), fmt(r.masqOverSriovUs)]] : []
     }))
   }
   if (doc.modes.masq && doc.modes.sriov) {
-    h += `<h2>The paper's shape, this run</h2>\n`
+    h += `<h2 id="shape">The paper's shape, this run</h2>\n`
     h += htmlTable(['claim', 'value', 'target', 'verdict'], paperShape(doc).map((c) => [c.claim, c.value === null ? '-' : c.value.toFixed(3), c.target, c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'FAIL']))
   }
   const transcripts = present(doc).filter((m) => doc.modes[m]!.transcript)
   if (transcripts.length) {
-    h += `<h2>perftest output per mode</h2>\n`
-    for (const m of transcripts) h += `<h3>${e(m)}</h3>\n<pre>${e(doc.modes[m]!.transcript!)}</pre>\n`
+    h += `<h2 id="perftest">perftest output per mode</h2>\n`
+    for (const m of transcripts) h += `<details><summary>${e(m)}</summary><pre>${e(doc.modes[m]!.transcript!)}</pre></details>\n`
   }
   return h + '</main></body></html>\n'
 }

@@ -42,6 +42,8 @@ describe('report.html', () => {
       'Wire limit (this machine, this run)', 'Charts', 'Comparison: value (ratio to bare / ratio to sriov)', 'Connection setup',
       'Control-verb latency (median usec)', "The paper's shape, this run", 'perftest output per mode',
     ])
+    const details = findAll(page, (e) => e.name === 'details')
+    expect(details.map((d) => d.children[0]!.text)).toEqual(['bare', 'sriov', 'hyv', 'masq', 'freeflow'])
     const pres = findAll(page, (e) => e.name === 'pre')
     expect(pres).toHaveLength(5)
     expect(pres[0]!.text).toContain(' #bytes     #iterations    BW peak[MB/sec]')
