@@ -1,5 +1,7 @@
 // `masq bench compare a.json b.json`: every figure present in both runs, old vs new, delta in percent,
 // flagged beyond a threshold and labelled better/worse by the figure's direction.
+import {readFile} from 'node:fs/promises'
+import {readResults} from './results-schema.js'
 import {CONTROL_VERBS, MODES, type EnvFingerprint, type ResultsDoc} from './results.js'
 import {fmt, textTable} from './tables.js'
 
@@ -87,6 +89,12 @@ export function compareResults(a: ResultsDoc, b: ResultsDoc, opts: {thresholdPct
     onlyOld: [...fa.keys()].filter((k) => !fb.has(k)),
     onlyNew: [...fb.keys()].filter((k) => !fa.has(k)),
   }
+}
+
+/** Read two results.json files (schema-checked, errors name the file) and compare them. */
+export async function compareFiles(oldPath: string, newPath: string, opts: {thresholdPct?: number} = {}): Promise<CompareResult> {
+  const [a, b] = await Promise.all([oldPath, newPath].map(async (p) => readResults(await readFile(p, 'utf8'), p)))
+  return compareResults(a!, b!, opts)
 }
 
 /** The comparison as a text table; `flaggedOnly` keeps the rows beyond the threshold. */

@@ -54,3 +54,26 @@ describe('compareResults', () => {
     expect(formatCompare(c)).toMatch(/only in old: \d+, only in new: 0/)
   })
 })
+
+describe('compareFiles', () => {
+  it('reads both files and names the broken one', async () => {
+    const {mkdtemp, rm, writeFile} = await import('node:fs/promises')
+    const {tmpdir} = await import('node:os')
+    const {join} = await import('node:path')
+    const {compareFiles} = await import('../../../src/bench/compare.js')
+    const dir = await mkdtemp(join(tmpdir(), 'masq-cmp-'))
+    try {
+      const a = join(dir, 'a.json')
+      const b = join(dir, 'b.json')
+      await writeFile(a, JSON.stringify(syntheticDoc()))
+      await writeFile(b, JSON.stringify(syntheticDoc(2)))
+      const c = await compareFiles(a, b, {thresholdPct: 1})
+      expect(c.rows.length).toBeGreaterThan(0)
+      expect(c.thresholdPct).toBe(1)
+      await writeFile(b, '{"version": 1}')
+      await expect(compareFiles(a, b)).rejects.toThrow(new RegExp(`^${b.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: missing "modes"`))
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  })
+})

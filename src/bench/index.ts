@@ -1,0 +1,13 @@
+// The measurement and reporting layer `masq bench` drives: one import for the command and the runner.
+export * from './perftest.js'
+export {Histogram, type CdfPoint, type HistogramOptions, type HistogramSnapshot} from './histogram.js'
+export * from './results.js'
+export {readResults, validateResults, RESULTS_SCHEMA} from './results-schema.js'
+export {collectMode, type CollectOptions, type RawBw, type RawLat, type RawMode} from './collect.js'
+export {measureWireLimit, formatWireLimit, type WireLimit, type WireLimitOptions} from './wire-limit.js'
+export {Progress, formatDuration, formatSize, type ProgressStep} from './progress.js'
+export {formatComparison, formatConnTable, formatVerbTable, formatSummary, textTable} from './tables.js'
+export {paperShape, formatShape, type ShapeCheck} from './shape.js'
+export {renderReport, reportCharts} from './report.js'
+export {writeBenchOutput} from './output.js'
+export {compareResults, compareFiles, formatCompare, type CompareResult, type CompareRow} from './compare.js'
