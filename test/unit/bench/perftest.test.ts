@@ -219,6 +219,36 @@ describe('parsePerftest', () => {
     for (const k of ['tMin', 'tMax', 'tTypical', 'tAvg', 'tStdev', 'p99', 'p999'] as const) expect(back[k]).toBeCloseTo(row[k], 2)
     expect(p.tables[1]).toEqual({kind: 'latDuration', rows: [{bytes: 2, iterations: 10, tAvg: 1.5, tps: 3}]})
   })
+  it('reads a real InfiniBand client banner (linux-rdma/perftest issue #132) and formats its address lines back', () => {
+    const text = [
+      '---------------------------------------------------------------------------------------',
+      '                    RDMA_Write BW Test',
+      ' Dual-port       : OFF\t\tDevice         : mlx5_0',
+      ' Number of qps   : 1\t\tTransport type : IB',
+      ' Connection type : RC\t\tUsing SRQ      : OFF',
+      ' PCIe relax order: ON',
+      ' ibv_wr* API     : ON',
+      ' TX depth        : 128',
+      ' CQ Moderation   : 100',
+      ' Mtu             : 4096[B]',
+      ' Link type       : IB',
+      ' Max inline data : 0[B]',
+      ' rdma_cm QPs\t : OFF',
+      ' Data ex. method : Ethernet',
+      '---------------------------------------------------------------------------------------',
+      ' local address: LID 0x02 QPN 0x0032 PSN 0x5f2841 RKey 0x002440 VAddr 0x007f2e5f64b000',
+      ' remote address: LID 0x01 QPN 0x003a PSN 0xc0fd7e RKey 0x002442 VAddr 0x007f443b2f8000',
+      '---------------------------------------------------------------------------------------',
+      '',
+    ].join('\n')
+    const p = parsePerftest(text)
+    expect(p.titles).toEqual(['RDMA_Write BW Test'])
+    expect(p.info).toMatchObject({'Dual-port': 'OFF', Device: 'mlx5_0', 'Transport type': 'IB', 'Using SRQ': 'OFF', 'Link type': 'IB', 'rdma_cm QPs': 'OFF'})
+    expect(p.addresses[0]).toEqual({side: 'local', lid: 2, qpn: 0x32, psn: 0x5f2841, rkey: 0x2440, vaddr: 0x7f2e5f64b000n})
+    const again = p.addresses.map((a) => formatAddress(a.side, a, 'write', -1)).join('')
+    expect(again).toBe(text.split('\n').slice(15, 17).join('\n') + '\n')
+    expect(formatTestInfo({verb: 'write', test: 'bw', device: 'mlx5_0', mtu: 4096, linkType: 'IB'})).toBe(text.split('\n').slice(0, 15).join('\n') + '\n')
+  })
   it('counts malformed table rows instead of throwing', () => {
     const p = parsePerftest(RESULT_LINE + RESULT_FMT + '\n 65536 garbage\n 2 3 4 5 6\n\u0000\u0001\n' + RESULT_LINE)
     expect(p.tables[0]!.rows).toHaveLength(1)
