@@ -53,17 +53,19 @@ const [mode, path, warmupMs] = process.argv.slice(1);
 const server = net.createServer({allowHalfOpen: true}, (sock) => {
   server.close();
   if (mode === 'echo') { sock.on('data', (b) => sock.write(b)); sock.on('end', () => sock.end()); return; }
-  let bytes = 0, first = 0n, warm = 0n, warmBytes = 0, last = 0n;
+  let bytes = 0, first = 0n, firstBytes = 0, warm = 0n, warmBytes = 0, last = 0n;
   const warmNs = BigInt(Math.round(Number(warmupMs) * 1e6));
   sock.on('data', (b) => {
     const now = process.hrtime.bigint();
-    if (first === 0n) first = now;
+    if (first === 0n) { first = now; firstBytes = b.length; }
     bytes += b.length;
     if (warm === 0n && now - first >= warmNs) { warm = now; warmBytes = bytes; }
     last = now;
   });
   sock.on('end', () => {
-    if (warm === 0n) { warm = first; warmBytes = 0; }
+    // Bytes that arrived after the warm-up mark, over the time they took; a stream too short for its
+    // warm-up is timed from its first read instead.
+    if (warm === 0n || last === warm) { warm = first; warmBytes = firstBytes; }
     sock.end(JSON.stringify({bytes: bytes - warmBytes, ns: Number(last - warm)}));
   });
 });
@@ -135,6 +137,7 @@ async function streamTo(path: string, opts: WireLimitOptions): Promise<WireThrou
   await ended
   sock.destroy()
   const {bytes, ns} = JSON.parse(Buffer.concat(reply).toString()) as {bytes: number; ns: number}
+  if (!(ns > 0) || !(bytes > 0)) throw new Error(`wire limit: the stream was too short to time (${bytes} bytes in ${ns} ns)`)
   const seconds = ns / 1e9
   return {chunkBytes, bytes, seconds, mbPerSec: bytes / seconds / 2 ** 20, gbitsPerSec: (bytes * 8) / seconds / 1e9}
 }
