@@ -67,16 +67,17 @@ export function collectMode(raw: RawMode, opts: CollectOptions = {}): ModeResult
   const out: ModeResults = {bw, lat}
   if (raw.conn) out.conn = connResult(raw.conn.samplesNs, raw.conn.elapsedNs)
   if (raw.verbs) out.verbs = verbResults(raw.verbs)
-  const transcript = transcriptOf(bw, lat, latDur, raw.info ?? {})
+  const durationOps = new Set((raw.bw ?? []).filter((b) => !(b.tposted && b.tcompleted)).map((b) => b.op))
+  const transcript = transcriptOf(bw, lat, latDur, raw.info ?? {}, durationOps)
   if (transcript) out.transcript = transcript
   return out
 }
 
 /** One perftest banner and table per op and test, as `ib_<op>_bw -a` / `ib_<op>_lat -a` would print them. */
-function transcriptOf(bw: BwResult[], lat: LatResult[], latDur: Array<LatDurRow & {op: Op}>, info: Partial<PerftestInfo>): string {
+function transcriptOf(bw: BwResult[], lat: LatResult[], latDur: Array<LatDurRow & {op: Op}>, info: Partial<PerftestInfo>, durationOps: Set<Op>): string {
   let s = ''
   for (const op of unique(bw.map((r) => r.op))) {
-    s += formatTestInfo({...info, verb: op, test: 'bw'}) + formatBwTable(bw.filter((r) => r.op === op).map(stripOp))
+    s += formatTestInfo({...info, verb: op, test: 'bw', duration: durationOps.has(op)}) + formatBwTable(bw.filter((r) => r.op === op).map(stripOp))
   }
   for (const op of unique(lat.map((r) => r.op))) {
     s += formatTestInfo({...info, verb: op, test: 'lat'}) + formatLatTable(lat.filter((r) => r.op === op).map(stripOp))

@@ -49,15 +49,19 @@ export interface PerftestInfo {
   outReads?: number
   rdmaCm?: boolean
   pcieRelaxOrder?: 'ON' | 'OFF' | 'Unsupported'
+  /** Default false: perftest 4.5 on rxe prints "ibv_wr* API     : OFF". */
   ibvWrApi?: boolean
+  /** -D: perftest's parser warns before the banner that a BW test will not measure the peak. */
+  duration?: boolean
 }
 
-/** The banner block, from the first dashed line to the closing one. */
+/** The banner block, from the first dashed line to the closing one (after the -D warning, if any). */
 export function formatTestInfo(info: PerftestInfo): string {
   const bw = info.test === 'bw'
   const machine = info.machine ?? 'client'
   const gid = info.gidIndex ?? -1
-  let s = RESULT_LINE
+  let s = bw && info.duration ? " WARNING: BW peak won't be measured in this run.\n" : ''
+  s += RESULT_LINE
   s += '                    ' + TEST_NAME[info.verb] + ' '
   if (info.verb === 'atomic') s += (info.atomicType ?? 'FETCH_AND_ADD') + ' '
   s += bw ? 'BW ' : 'Latency '
@@ -66,7 +70,7 @@ export function formatTestInfo(info: PerftestInfo): string {
   s += sprintf(' Number of qps   : %d\t\tTransport type : %s\n', info.numQps ?? 1, 'IB')
   s += sprintf(' Connection type : %s\t\tUsing SRQ      : %s\n', info.connection ?? 'RC', 'OFF')
   s += sprintf(' PCIe relax order: %s\n', info.pcieRelaxOrder ?? 'ON')
-  s += sprintf(' ibv_wr* API     : %s\n', info.ibvWrApi === false ? 'OFF' : 'ON')
+  s += sprintf(' ibv_wr* API     : %s\n', info.ibvWrApi ? 'ON' : 'OFF')
   if (machine === 'client') s += sprintf(' TX depth        : %d\n', info.txDepth ?? (bw ? 128 : 1))
   if (info.verb === 'send' && machine === 'server') s += sprintf(' RX depth        : %d\n', info.rxDepth ?? 512)
   if (bw) s += sprintf(' CQ Moderation   : %d\n', info.cqMod ?? 100)

@@ -39,6 +39,8 @@ describe('collectMode', () => {
     expect(p.tables.map((t) => t.kind)).toEqual(['bw', 'bw', 'lat', 'latDuration'])
     expect(p.tables[0]!.rows).toHaveLength(2)
     expect(p.info['Mtu']).toBe('4096[B]')
+    expect(m.transcript!.match(/WARNING: BW peak won't be measured/g)).toHaveLength(1)
+    expect(m.transcript!.indexOf('WARNING')).toBeGreaterThan(m.transcript!.indexOf('RDMA_Write BW Test'))
   })
 })
 

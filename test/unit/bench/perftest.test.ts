@@ -28,6 +28,10 @@ describe('perftest 4.5 formatting matches real perftest output byte for byte', (
     expect(row).toBe(sampleLines[2])
     expect(row).toBe(' 65536      5000             11046.30            11045.87\t\t   0.176734')
   })
+  it('a Soft-RoCE (rxe) latency row as perftest printed it', () => {
+    const row = formatLatRow({bytes: 2, iterations: 1000, tMin: 6.64, tMax: 725.77, tTypical: 7.92, tAvg: 10.23, tStdev: 24.62, p99: 25.91, p999: 725.77})
+    expect(row).toBe(' 2       1000          6.64           725.77       7.92     \t       10.23       \t24.62  \t\t25.91   \t\t725.77 ')
+  })
   it('latency table lines', () => {
     expect(sampleLines[5]).toBe(RESULT_FMT_LAT)
     const row = formatLatRow({bytes: 2, iterations: 1000, tMin: 0.98, tMax: 4.31, tTypical: 1.02, tAvg: 1.05, tStdev: 0.09, p99: 1.31, p999: 4.31})
@@ -67,7 +71,7 @@ describe('perftest 4.5 formatting matches real perftest output byte for byte', (
         ' Number of qps   : 1\t\tTransport type : IB\n' +
         ' Connection type : RC\t\tUsing SRQ      : OFF\n' +
         ' PCIe relax order: ON\n' +
-        ' ibv_wr* API     : ON\n' +
+        ' ibv_wr* API     : OFF\n' +
         ' TX depth        : 128\n' +
         ' CQ Moderation   : 100\n' +
         ' Mtu             : 1024[B]\n' +
@@ -87,6 +91,10 @@ describe('perftest 4.5 formatting matches real perftest output byte for byte', (
     expect(r).toContain(' Data ex. method : rdma_cm')
     expect(r.some((l) => l.startsWith(' CQ Moderation'))).toBe(false)
     expect(formatTestInfo({verb: 'atomic', test: 'bw'}).split('\n')[1]).toBe('                    Atomic FETCH_AND_ADD BW Test')
+    const d = formatTestInfo({verb: 'send', test: 'bw', duration: true, cqMod: 1}).split('\n')
+    expect(d[0]).toBe(" WARNING: BW peak won't be measured in this run.")
+    expect(d[2]).toBe('                    Send BW Test')
+    expect(formatTestInfo({verb: 'send', test: 'lat', duration: true}).startsWith(RESULT_LINE)).toBe(true)
   })
   it('address lines: decimal GID bytes, RKey/VAddr for write, OUT first for read', () => {
     const dest = {qpn: 0x108, psn: 0x6b7a4d, rkey: 0x1fffbd, vaddr: 0x7f6f1a4b7000n, gid: gidFromIpv4('10.0.0.1')}
@@ -247,7 +255,7 @@ describe('parsePerftest', () => {
     expect(p.addresses[0]).toEqual({side: 'local', lid: 2, qpn: 0x32, psn: 0x5f2841, rkey: 0x2440, vaddr: 0x7f2e5f64b000n})
     const again = p.addresses.map((a) => formatAddress(a.side, a, 'write', -1)).join('')
     expect(again).toBe(text.split('\n').slice(15, 17).join('\n') + '\n')
-    expect(formatTestInfo({verb: 'write', test: 'bw', device: 'mlx5_0', mtu: 4096, linkType: 'IB'})).toBe(text.split('\n').slice(0, 15).join('\n') + '\n')
+    expect(formatTestInfo({verb: 'write', test: 'bw', device: 'mlx5_0', mtu: 4096, linkType: 'IB', ibvWrApi: true})).toBe(text.split('\n').slice(0, 15).join('\n') + '\n')
   })
   it('counts malformed table rows instead of throwing', () => {
     const p = parsePerftest(RESULT_LINE + RESULT_FMT + '\n 65536 garbage\n 2 3 4 5 6\n\u0000\u0001\n' + RESULT_LINE)
