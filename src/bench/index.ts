@@ -10,4 +10,5 @@ export {formatComparison, formatConnTable, formatVerbTable, formatSummary, textT
 export {paperShape, formatShape, type ShapeCheck} from './shape.js'
 export {renderReport, reportCharts} from './report.js'
 export {writeBenchOutput} from './output.js'
+export {checkPerftestOptions, type PerftestOptions} from './perftest-options.js'
 export {compareResults, compareFiles, formatCompare, type CompareResult, type CompareRow} from './compare.js'
