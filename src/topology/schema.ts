@@ -61,7 +61,8 @@ function convert(e: ErrorObject, parsed: ParsedTopology): TopologyError {
     return {file: parsed.file, line: pos.line, col: pos.col, path: formatPath(p)}
   }
   const last = path[path.length - 1]
-  const field = typeof last === 'string' ? `${last} ` : ''
+  // name the offending key in messages, unless it is an index or a map key like a DSCP value
+  const field = typeof last === 'string' && /^[A-Za-z]/.test(last) ? `${last} ` : ''
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String((e.params as {additionalProperty: string}).additionalProperty)
@@ -103,7 +104,7 @@ function convert(e: ErrorObject, parsed: ParsedTopology): TopologyError {
       const min = parent.minimum as number | undefined
       const max = parent.maximum as number | undefined
       const range = min !== undefined && max !== undefined ? `${min}..${max}` : min !== undefined ? `>= ${min}` : `<= ${max}`
-      return {...at(path), message: `${field}${show(e.data)} is out of range ${range}`}
+      return {...at(path), message: `${field ? `${field.trim()}: ` : ''}${show(e.data)} is out of range ${range}`}
     }
     case 'minItems':
       return {...at(path), message: `${field}must list at least ${(e.params as {limit: number}).limit} item(s)`}
