@@ -1,24 +1,57 @@
 // JSON Schema validation (ajv, allErrors) mapped to positioned TopologyErrors with hints.
+// The validator is the schema compiled ahead of time (see schema-codegen.ts): no ajv compile at start-up.
 import {readFileSync} from 'node:fs'
-import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
+import type {ErrorObject} from 'ajv'
 import {didYouMean, formatPath, type Segment, type TopologyError} from './errors.js'
 import type {ParsedTopology} from './parse.js'
+import {SCHEMA_URL} from './paths.js'
+import generatedValidate from './schema-validator.generated.js'
 
-export const SCHEMA_URL = new URL('../../schema/topology.schema.json', import.meta.url)
+interface Validator {(data: unknown): boolean; errors?: ErrorObject[] | null}
+const validate = generatedValidate as unknown as Validator
 
-let cached: {schema: Record<string, unknown>; validate: ValidateFunction} | undefined
-
+let schemaCache: Record<string, unknown> | undefined
 export function topologySchema(): Record<string, unknown> {
-  return compiled().schema
+  schemaCache ??= JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as Record<string, unknown>
+  return schemaCache
 }
 
-function compiled(): {schema: Record<string, unknown>; validate: ValidateFunction} {
-  if (!cached) {
-    const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as Record<string, unknown>
-    const ajv = new Ajv({allErrors: true, verbose: true, strict: true, allowUnionTypes: true})
-    cached = {schema, validate: ajv.compile(schema)}
+type Schema = Record<string, unknown>
+
+/** Follow a local $ref ("#/definitions/x"); returns the target and the definition name. */
+function deref(node: Schema | undefined): {schema?: Schema; def?: string} {
+  let def: string | undefined
+  let cur = node
+  for (let i = 0; cur && typeof cur.$ref === 'string' && i < 8; i++) {
+    def = /^#\/definitions\/(.+)$/.exec(cur.$ref)?.[1]
+    cur = def ? ((topologySchema().definitions as Record<string, Schema>)[def]) : undefined
   }
-  return cached
+  return {schema: cur, def}
+}
+
+/** The (dereferenced) schema that applies at a data path, by walking properties / patternProperties / items. */
+function schemaAt(path: Segment[]): {schema: Schema; def?: string} {
+  let cur = deref(topologySchema())
+  for (const seg of path) {
+    const s = cur.schema
+    if (!s) break
+    let next: Schema | undefined
+    if (typeof seg === 'number') next = s.items as Schema | undefined
+    else {
+      next = (s.properties as Record<string, Schema> | undefined)?.[seg]
+      if (!next && s.patternProperties) {
+        for (const [re, sub] of Object.entries(s.patternProperties as Record<string, Schema>)) if (new RegExp(re, 'u').test(seg)) next = sub
+      }
+    }
+    cur = deref(next)
+  }
+  return {schema: cur.schema ?? {}, def: cur.def}
+}
+
+function dataAt(data: unknown, path: Segment[]): unknown {
+  let cur = data
+  for (const seg of path) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined
+  return cur
 }
 
 // What each unit/format definition looks like, for pattern errors.
@@ -49,13 +82,10 @@ function toSegments(pointer: string, data: unknown): Segment[] {
   return out
 }
 
-function definitionOf(schemaPath: string): string | undefined {
-  return /#\/definitions\/([^/]+)\/[^/]+$/.exec(schemaPath)?.[1]
-}
-
 function convert(e: ErrorObject, parsed: ParsedTopology): TopologyError {
   const path = toSegments(e.instancePath, parsed.data)
-  const parent = (e.parentSchema ?? {}) as Record<string, unknown>
+  const {schema: parent, def} = schemaAt(path)
+  const value = dataAt(parsed.data, path)
   const at = (p: Segment[], where: 'key' | 'value' = 'value') => {
     const pos = parsed.locate(p, where)
     return {file: parsed.file, line: pos.line, col: pos.col, path: formatPath(p)}
@@ -80,31 +110,29 @@ function convert(e: ErrorObject, parsed: ParsedTopology): TopologyError {
     }
     case 'enum': {
       const allowed = (e.params as {allowedValues: unknown[]}).allowedValues
-      const guess = typeof e.data === 'string' ? didYouMean(e.data, allowed.map(String)) : undefined
+      const guess = typeof value === 'string' ? didYouMean(value, allowed.map(String)) : undefined
       const list = allowed.map((a) => String(a)).join(', ')
-      return {...at(path), message: `invalid ${field}${show(e.data)}`, hint: guess ? `did you mean "${guess}"? (allowed: ${list})` : `allowed values: ${list}`}
+      return {...at(path), message: `invalid ${field}${show(value)}`, hint: guess ? `did you mean "${guess}"? (allowed: ${list})` : `allowed values: ${list}`}
     }
     case 'type': {
       const t = (e.params as {type: string | string[]}).type
-      const def = definitionOf(e.schemaPath)
       const want = Array.isArray(t) || String(t).includes(',')
         ? (def && PATTERN_HELP[def] ? `a ${PATTERN_HELP[def].what} (number or string with a unit)` : 'a number or a string')
         : t === 'integer' ? 'an integer' : t === 'array' ? 'a list' : t === 'object' ? 'a mapping' : `a ${t}`
-      return {...at(path), message: `${field}must be ${want}, got ${show(e.data)}`, hint: def ? PATTERN_HELP[def]?.hint : undefined}
+      return {...at(path), message: `${field}must be ${want}, got ${show(value)}`, hint: def ? PATTERN_HELP[def]?.hint : undefined}
     }
     case 'pattern': {
-      const def = definitionOf(e.schemaPath)
       const help = def ? PATTERN_HELP[def] : undefined
-      if (help) return {...at(path), message: `invalid ${help.what} ${show(e.data)}`, hint: help.hint}
-      if (last === 'ports') return {...at(path), message: `invalid port range ${show(e.data)}`, hint: 'write a port (18515) or a range "1000-2000"'}
-      return {...at(path), message: `${field}${show(e.data)} does not match ${e.params.pattern as string}`}
+      if (help) return {...at(path), message: `invalid ${help.what} ${show(value)}`, hint: help.hint}
+      if (last === 'ports') return {...at(path), message: `invalid port range ${show(value)}`, hint: 'write a port (18515) or a range "1000-2000"'}
+      return {...at(path), message: `${field}${show(value)} does not match ${e.params.pattern as string}`}
     }
     case 'minimum':
     case 'maximum': {
       const min = parent.minimum as number | undefined
       const max = parent.maximum as number | undefined
       const range = min !== undefined && max !== undefined ? `${min}..${max}` : min !== undefined ? `>= ${min}` : `<= ${max}`
-      return {...at(path), message: `${field ? `${field.trim()}: ` : ''}${show(e.data)} is out of range ${range}`}
+      return {...at(path), message: `${field ? `${field.trim()}: ` : ''}${show(value)} is out of range ${range}`}
     }
     case 'minItems':
       return {...at(path), message: `${field}must list at least ${(e.params as {limit: number}).limit} item(s)`}
@@ -115,7 +143,6 @@ function convert(e: ErrorObject, parsed: ParsedTopology): TopologyError {
 
 /** Schema errors of a parsed topology (empty when it conforms). */
 export function schemaErrors(parsed: ParsedTopology): TopologyError[] {
-  const {validate} = compiled()
   if (validate(parsed.data)) return []
   const seen = new Set<string>()
   const out: TopologyError[] = []

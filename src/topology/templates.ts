@@ -1,9 +1,6 @@
 // Topology templates shipped in templates/ (used by `masq init`).
 import {readdirSync, readFileSync} from 'node:fs'
-import {fileURLToPath} from 'node:url'
-
-export const TEMPLATES_DIR = new URL('../../templates/', import.meta.url)
-export const SCHEMA_PATH = fileURLToPath(new URL('../../schema/topology.schema.json', import.meta.url))
+import {SCHEMA_PATH, TEMPLATES_DIR} from './paths.js'
 
 export interface TemplateInfo {name: string; summary: string}
 
