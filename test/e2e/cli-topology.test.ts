@@ -16,8 +16,9 @@ const brokenDir = 'test/unit/topology/fixtures/broken'
 const tmp = mkdtempSync(join(tmpdir(), 'masq-e2e-topo-'))
 afterAll(() => rmSync(tmp, {recursive: true, force: true}))
 
-describe('masq validate', () => {
-  it.each([...yamls('examples'), ...yamls('templates')])('%s is valid (exit 0, --json plan)', async (file) => {
+// spawning is the slow part: run the per-file cases concurrently (vitest maxConcurrency, default 5)
+describe.concurrent('masq validate', () => {
+  it.for([...yamls('examples'), ...yamls('templates')])('%s is valid (exit 0, --json plan)', async (file, {expect}) => {
     const r = await masq(['validate', file, '--json'])
     expect(r.exitCode, r.stderr).toBe(0)
     const out = JSON.parse(r.stdout)
@@ -27,7 +28,7 @@ describe('masq validate', () => {
     expect(out.plan.vms.length).toBeGreaterThan(0)
   })
 
-  it.each(yamls(brokenDir))('%s is invalid (exit 1, every error with line, col and path)', async (file) => {
+  it.for(yamls(brokenDir))('%s is invalid (exit 1, every error with line, col and path)', async (file, {expect}) => {
     const want = [...readFileSync(join(root, file), 'utf8').matchAll(/^# expect: (\d+):(\d+) (\S+) \|/gm)]
       .map((m) => ({line: Number(m[1]), col: Number(m[2]), path: m[3]}))
     const r = await masq(['validate', file, '--json'])
@@ -41,7 +42,7 @@ describe('masq validate', () => {
     }
   })
 
-  it('human output: one file:line:col line per error plus hints, a summary on stderr, exit 1', async () => {
+  it('human output: one file:line:col line per error plus hints, a summary on stderr, exit 1', async ({expect}) => {
     const r = await masq(['validate', `${brokenDir}/unknown-key.yaml`])
     expect(r.exitCode).toBe(1)
     expect(r.stdout).toContain(`${brokenDir}/unknown-key.yaml:15:5: unknown key "ipp" (at $.vms[0].ipp)\n  hint: did you mean "ip"?`)
@@ -49,13 +50,13 @@ describe('masq validate', () => {
     expect(r.stderr).toContain('4 errors')
   })
 
-  it('a YAML syntax error is reported with its position', async () => {
+  it('a YAML syntax error is reported with its position', async ({expect}) => {
     const r = await masq(['validate', `${brokenDir}/yaml-syntax.yaml`])
     expect(r.exitCode).toBe(1)
     expect(r.stdout).toMatch(/yaml-syntax\.yaml:3:1: YAML syntax error: /)
   })
 
-  it('valid human output names the lab; a missing file exits 1', async () => {
+  it('valid human output names the lab; a missing file exits 1', async ({expect}) => {
     const ok = await masq(['validate', 'examples/two-host.yaml'])
     expect(ok.exitCode).toBe(0)
     expect(ok.stdout).toContain('valid lab "two-host": 2 hosts, 1 tenants, 2 VMs (masq)')
