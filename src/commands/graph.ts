@@ -3,10 +3,9 @@ import {BaseCommand} from '../cli/base-command.js'
 
 export default class Graph extends BaseCommand {
   static override summary = 'Draw a topology: hosts, VMs by tenant, and the connections security groups allow.'
-  static override description = `Hosts are drawn as clusters (dot) or subgraphs (mermaid); inside them the VMs are grouped and
-coloured by tenant. An edge A -> B means A may open an RDMA connection to B: B's ingress rules allow A and A's
-egress rules allow B (labelled with the rdma_cm ports). Tenants never connect to each other.
-The topology is validated first; errors are printed on stderr and the exit status is 1.`
+  static override description = `Hosts are drawn as clusters (dot) or subgraphs (mermaid); inside them the VMs are grouped and coloured by tenant. An edge A -> B means that A may open an RDMA connection to B: B's ingress rules admit A and A's egress rules admit B. Edges are labelled with the rdma_cm ports; tenants never connect to each other, and sriov/hyv/bare VMs (no security rules) get no edges.
+
+The topology is validated first; on errors they are printed on stderr and the exit status is 1.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> examples/multi-tenant.yaml',
     '<%= config.bin %> <%= command.id %> examples/multi-tenant.yaml --format dot | dot -Tsvg > lab.svg',

@@ -4,8 +4,8 @@ import {BaseCommand} from '../cli/base-command.js'
 
 export default class Init extends BaseCommand {
   static override summary = 'Write a new topology file from a template.'
-  static override description = `Templates live in the package's templates/ directory (see --list). The file gets a
-yaml-language-server modeline pointing at the topology schema, so editors complete and check keys.
+  static override description = `Templates live in the package's templates/ directory (see --list). The file starts with a yaml-language-server modeline that points at the topology schema, so editors complete and check keys.
+
 An existing file is never overwritten unless --force is given. Use "-" as the file to print to stdout.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',

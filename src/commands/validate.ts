@@ -8,14 +8,12 @@ type Result = {version: 1; valid: true; plan: ResolvedPlan} | {version: 1; valid
 
 export default class Validate extends BaseCommand {
   static override summary = 'Check a topology file; print every error with its position, or the resolved plan.'
-  static override description = `Parses the YAML, checks it against the topology schema and runs the semantic checks (names, references,
-addresses, VPC rules, quotas against RNIC limits, mode rules). All errors are reported at once, one per line:
+  static override description = `Parses the YAML, checks it against the topology schema and runs the semantic checks (names, references, addresses, VPC rules, quotas against RNIC limits, mode rules). All errors are reported at once, one per line, with a hint when there is one:
 
-  file:line:col: message (at json.path)
-    hint: what to do about it
+  lab.yaml:15:5: unknown key "ipp" (at $.vms[0].ipp)
+    hint: did you mean "ip"?
 
-Exit status: 0 when the topology is valid, 1 when it is not. With --json, prints
-{version: 1, valid, errors: [{file, line, col, path, message, hint}]} or {version: 1, valid: true, plan}.`
+Exit status: 0 when the topology is valid, 1 when it is not. With --json, prints {version: 1, valid: false, errors: [{file, line, col, path, message, hint}]} or {version: 1, valid: true, plan} with the resolved plan. The keys are documented in docs/topology.md.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> examples/two-host.yaml',
     '<%= config.bin %> <%= command.id %> lab.yaml --json | jq .errors',
