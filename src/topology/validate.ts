@@ -227,6 +227,22 @@ export function semanticErrors(parsed: ParsedTopology): TopologyError[] {
     }
   })
 
+  // ---- rate limiters: every rate-limited tenant takes one RNIC limiter on each host it has VMs on (QoS, DESIGN §1)
+  hosts.forEach((h, i) => {
+    const name = str(rec(h)?.name)
+    if (name === undefined || hostIx.get(name) !== i) return
+    const limited = tenants.filter((t) => {
+      const tn = str(rec(t)?.name)
+      const rate = parseRate(rec(rec(t)?.qos)?.rate)
+      return tn !== undefined && rate !== undefined && rate > 0 && hostsOfTenant.get(tn)?.has(name)
+    }).map((t) => str(rec(t)?.name))
+    const have = effectiveRnic(h).rateLimiters
+    if (limited.length > have) {
+      const at = rec(rec(h)?.rnic)?.rateLimiters !== undefined ? ['hosts', i, 'rnic', 'rateLimiters'] : ['hosts', i]
+      err(at, `host "${name}" serves ${limited.length} rate-limited tenants (${limited.join(', ')}) but its RNIC has ${have} rate limiter${have === 1 ? '' : 's'}`, 'raise hosts[].rnic.rateLimiters, or drop qos.rate of a tenant')
+    }
+  })
+
   // ---- fabric
   const fabric = rec(root.fabric)
   if (fabric) {
