@@ -65,7 +65,12 @@ const PATTERN_HELP: Record<string, {what: string; hint: string}> = {
 }
 
 const show = (v: unknown): string => {
-  const s = JSON.stringify(v) ?? String(v)
+  let s: string
+  try {
+    s = JSON.stringify(v) ?? String(v)
+  } catch {
+    s = Array.isArray(v) ? '[...]' : typeof v === 'object' ? '{...}' : String(v) // circular alias, BigInt
+  }
   return s.length > 40 ? `${s.slice(0, 37)}...` : s
 }
 
