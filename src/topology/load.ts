@@ -11,6 +11,15 @@ import {semanticErrors} from './validate.js'
 export type LoadResult = {ok: true; plan: ResolvedPlan; errors?: undefined} | {ok: false; errors: TopologyError[]; plan?: undefined}
 
 export function loadTopologyText(text: string, file: string): LoadResult {
+  try {
+    return check(text, file)
+  } catch (error) {
+    // last resort for hostile input (e.g. nesting deep enough to exhaust the stack): an error, not a crash
+    return {ok: false, errors: [{file, line: 1, col: 1, path: '$', message: `cannot check topology: ${(error as Error).message}`}]}
+  }
+}
+
+function check(text: string, file: string): LoadResult {
   const parsed = parseTopologyText(text, file)
   if (parsed.errors.length > 0) return {ok: false, errors: sortErrors(parsed.errors)}
   const errors = [...schemaErrors(parsed), ...semanticErrors(parsed)]
