@@ -52,7 +52,12 @@ export function semanticErrors(parsed: ParsedTopology): TopologyError[] {
   const hostIx = index(hosts, 'hosts', 'host')
   const tenantIx = index(tenants, 'tenants', 'tenant')
   const groupIx = index(groups, 'securityGroups', 'security group')
-  index(vms, 'vms', 'VM')
+  const vmIx = index(vms, 'vms', 'VM')
+  // hosts and VMs share one namespace: `masq logs <node>` and `masq run <vm>` address them by name
+  for (const [n, i] of vmIx) {
+    const h = hostIx.get(n)
+    if (h !== undefined) err(['vms', i, 'name'], `VM name "${n}" is also the name of a host`, `host and VM names must differ (commands address nodes by name); the host is at line ${lineOf(['hosts', h, 'name'])}`)
+  }
 
   const unknownRef = (path: Segment[], what: string, name: string, known: Iterable<string>) => {
     const names = [...known]
