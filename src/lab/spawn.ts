@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa} from 'execa'
-import {readProcStat, sleep} from './proc.js'
+import {readProcStat} from './proc.js'
 import type {ProcRecord, Role} from './state.js'
 
 /** dist/<role>/main.js; when running from src (vitest, tsx) the built copy in dist/ is used. */
@@ -36,12 +36,10 @@ export async function spawnProcess(spec: SpawnSpec): Promise<ProcRecord> {
     child.unref()
     const pid = child.pid
     if (pid === undefined) throw new Error(`could not start ${spec.node}`)
-    // /proc/<pid>/stat exists as soon as fork returns; its pgid becomes pid after setsid in the child.
-    let st = readProcStat(pid)
-    for (let i = 0; i < 100 && st && st.pgid !== pid; i++) {
-      await sleep(2)
-      st = readProcStat(pid)
-    }
+    // Read the start time at once and let the caller record it: the shorter the gap between fork and
+    // state.json, the less a SIGKILLed `up` can orphan. The child calls setsid() before exec (detached), so
+    // its process group id is its pid.
+    const st = readProcStat(pid)
     if (!st) throw new Error(`${spec.node} exited immediately; see ${spec.log}`)
     return {node: spec.node, role: spec.role, pid, pgid: pid, startTime: st.startTime, startedAt: new Date().toISOString(), socket: spec.socket, log: spec.log}
   } finally {
