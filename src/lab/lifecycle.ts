@@ -115,6 +115,7 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
     ],
     {
       exitOnError: true,
+      registerSignalListeners: false, // listr2 would exit(127) on SIGINT; we roll back instead
       renderer: renderer === 'silent' ? 'silent' : renderer,
       fallbackRenderer: 'simple',
       rendererOptions: {logger},

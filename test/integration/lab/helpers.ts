@@ -102,3 +102,15 @@ export function readJson<T = any>(file: string): T | undefined {
     return undefined
   }
 }
+
+/** Pids of live processes whose command line mentions `needle` (e.g. a lab's socket dir). Read-only /proc scan. */
+export function processesMentioning(needle: string): number[] {
+  const out: number[] = []
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      if (fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(needle) && alive(Number(e))) out.push(Number(e))
+    } catch {}
+  }
+  return out
+}

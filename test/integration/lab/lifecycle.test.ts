@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {rpcCall} from '../../../src/lab/rpc.js'
-import {alive, cli, ensureBuilt, planIn, tempDir, type Cli} from './helpers.js'
+import {alive, cli, ensureBuilt, planIn, processesMentioning, tempDir, type Cli} from './helpers.js'
 
 let dir: string
 let masq: Cli
@@ -91,6 +91,7 @@ describe('up -> status -> linkTest -> logs -> down on two hosts', () => {
     expect(r.exitCode, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout).labs[0].processes.map((p: any) => p.outcome)).toEqual(['graceful', 'graceful', 'graceful'])
     for (const p of up.processes) expect(alive(p.pid)).toBe(false)
+    expect(processesMentioning(up.socketDir)).toEqual([])
     expect(fs.existsSync(up.socketDir)).toBe(false)
     expect(fs.existsSync(path.join(up.labDir, 'state.json'))).toBe(false)
     const again = await masq.run(['down', plan])
