@@ -150,7 +150,7 @@ export class HostAgent {
     }
   }
 
-  async linkTest(p: {peer?: unknown; frames?: unknown; size?: unknown}): Promise<unknown> {
+  async linkTest(p: {peer?: unknown; frames?: unknown; size?: unknown; batch?: unknown}): Promise<unknown> {
     const peer = typeof p.peer === 'number' ? p.peer : this.plan.hosts.find((h) => h.name === p.peer)?.index
     if (peer === undefined || peer === this.host.index || !this.plan.hosts[peer]) {
       throw new RpcError(-32602, `linkTest: peer must be another host of the lab, got ${JSON.stringify(p.peer)}`)
@@ -158,7 +158,8 @@ export class HostAgent {
     const frames = Number(p.frames ?? 10_000)
     const size = Number(p.size ?? 4096)
     if (!Number.isInteger(frames) || frames < 1 || !Number.isInteger(size)) throw new RpcError(-32602, 'linkTest: frames and size must be positive integers')
-    const r = await this.rnicChannel.request({type: 'linkTest', peer, frames, size, timeoutMs: 120_000}, 125_000)
+    const batchBytes = p.batch === undefined ? undefined : Number(p.batch)
+    const r = await this.rnicChannel.request({type: 'linkTest', peer, frames, size, batchBytes, timeoutMs: 120_000}, 125_000)
     return {from: this.host.name, to: this.plan.hosts[peer].name, ...r}
   }
 

@@ -3,7 +3,7 @@
 // UDP ports 47000/47001 are masq-internal (not RoCEv2's 4791), so these frames never reach the RNIC engine.
 import {randomInt} from 'node:crypto'
 import {performance} from 'node:perf_hooks'
-import {WIRE_MAX_FRAME, ipv4ToU32, type WireLink} from '../lab/wire-link.js'
+import {FLUSH_BYTES, WIRE_MAX_FRAME, ipv4ToU32, type WireLink} from '../lab/wire-link.js'
 
 export const LINKTEST_PORT = 47000
 export const LINKTEST_ACK_PORT = 47001
@@ -11,7 +11,7 @@ const HDR = 42 // Ethernet 14 + IPv4 20 + UDP 8
 export const LINKTEST_MIN_FRAME = HDR + 16
 
 export interface Station {mac: string; underlay: string}
-export interface LinkTestResult {peer: number; frames: number; size: number; delivered: number; bytes: number; seconds: number; mbPerSec: number; framesPerSec: number}
+export interface LinkTestResult {peer: number; frames: number; size: number; batchBytes: number; delivered: number; bytes: number; seconds: number; mbPerSec: number; framesPerSec: number}
 
 function writeMac(buf: Buffer, off: number, mac: string): void {
   mac.split(':').forEach((h, i) => (buf[off + i] = parseInt(h, 16)))
@@ -41,7 +41,7 @@ export class LinkTester {
 
   constructor(private readonly link: WireLink, private readonly self: number, private readonly stations: Station[]) {}
 
-  async run(peer: number, frames: number, size: number, timeoutMs = 60_000): Promise<LinkTestResult> {
+  async run(peer: number, frames: number, size: number, timeoutMs = 60_000, batchBytes?: number): Promise<LinkTestResult> {
     if (!(peer >= 0 && peer < this.stations.length) || peer === this.self) throw new Error(`linkTest needs another host, got ${peer}`)
     size = Math.max(LINKTEST_MIN_FRAME, Math.min(size, WIRE_MAX_FRAME))
     await this.link.waitConnected(peer, Math.min(timeoutMs, 10_000))
@@ -56,6 +56,8 @@ export class LinkTester {
       this.waiting.set(testId, resolve)
       timer = setTimeout(() => reject(new Error(`linkTest: no ack from host ${peer} within ${timeoutMs} ms`)), timeoutMs)
     })
+    const savedBatch = this.link.flushBytes
+    if (batchBytes) this.link.flushBytes = Math.max(size + 4, Math.min(batchBytes, FLUSH_BYTES))
     const t0 = performance.now()
     try {
       for (let seq = 0; seq < frames; seq++) {
@@ -65,8 +67,9 @@ export class LinkTester {
       }
       const delivered = await acked
       const seconds = (performance.now() - t0) / 1000
-      return {peer, frames, size, delivered, bytes: delivered * size, seconds, mbPerSec: (delivered * size) / 1e6 / seconds, framesPerSec: delivered / seconds}
+      return {peer, frames, size, batchBytes: this.link.flushBytes, delivered, bytes: delivered * size, seconds, mbPerSec: (delivered * size) / 1e6 / seconds, framesPerSec: delivered / seconds}
     } finally {
+      this.link.flushBytes = savedBatch
       clearTimeout(timer)
       this.waiting.delete(testId)
     }

@@ -26,7 +26,7 @@ serve(port, async (m: {type: string; [k: string]: any}) => {
       vmMemory.delete(m.vm)
       return {vms: vmMemory.size}
     case 'linkTest':
-      return tester.run(m.peer, m.frames, m.size, m.timeoutMs)
+      return tester.run(m.peer, m.frames, m.size, m.timeoutMs, m.batchBytes)
     case 'info':
       return {
         linksUp: d.wireSockets.map((_, j) => j !== d.index && link.isConnected(j)).filter(Boolean).length,

@@ -20,7 +20,7 @@ export type WireCounter = (typeof WIRE_COUNTERS)[number]
 export const wireCounterIndex = Object.fromEntries(WIRE_COUNTERS.map((n, i) => [n, i])) as Record<WireCounter, number>
 
 const HELLO_MAGIC = 0x4d51574c // "MQWL"
-const FLUSH_BYTES = 256 * 1024
+export const FLUSH_BYTES = 256 * 1024
 const BUF_BYTES = FLUSH_BYTES + 80 * 1024 // one max frame past the flush mark still fits
 const MAX_BACKLOG = 8 * 1024 * 1024 // bytes queued in the socket before transmit drops (a full NIC queue)
 export const WIRE_MAX_FRAME = 64 * 1024
@@ -48,6 +48,8 @@ class Peer {
 
 export class WireLink implements Port {
   onFrame: FrameHandler = () => {}
+  /** Coalesced bytes per peer that trigger an immediate write (else the write waits for setImmediate). */
+  flushBytes = FLUSH_BYTES
   readonly counters: Float64Array
   private readonly routes = new Map<number, number>()
   private readonly peers: Peer[]
@@ -156,7 +158,7 @@ export class WireLink implements Port {
     p.fill += 4 + len
     this.count('txFrames')
     this.count('txBytes', len)
-    if (p.fill >= FLUSH_BYTES) this.flush(host)
+    if (p.fill >= this.flushBytes) this.flush(host)
     else if (!p.scheduled) {
       p.scheduled = true
       setImmediate(() => {
