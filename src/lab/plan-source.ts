@@ -51,8 +51,12 @@ export async function loadPlan(file: string): Promise<ResolvedPlan> {
   }
   // Variable specifier: this branch typechecks before the topology loader (step 1) is merged.
   const loader = '../topology/load.js'
-  const mod = (await import(loader)) as {
-    loadTopology(f: string): Promise<{plan: ResolvedPlan} | {errors: PlanError[]}>
+  let mod: {loadTopology(f: string): Promise<{plan: ResolvedPlan} | {errors: PlanError[]}>}
+  try {
+    mod = await import(loader)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes('topology/load')) throw e
+    throw new PlanLoadError([{file, line: 1, col: 1, path: '', message: 'this build has no topology loader', hint: 'pass a resolved plan (.json)'}])
   }
   const r = await mod.loadTopology(file)
   if ('errors' in r) throw new PlanLoadError(r.errors)
