@@ -6,7 +6,7 @@ import {Listr, ListrLogger, ProcessOutput} from 'listr2'
 import type {ResolvedPlan} from '../topology/types.js'
 import {isOurs} from './proc.js'
 import {waitReady} from './ready.js'
-import {markStopped, registerLab} from './registry.js'
+import {lookupLab, markStopped, registerLab} from './registry.js'
 import {rpcCall} from './rpc.js'
 import {makeSocketDir, removeSocketDir, socketNames} from './sockets.js'
 import {spawnProcess} from './spawn.js'
@@ -44,6 +44,10 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
   const timeoutMs = opts.timeoutMs ?? 30_000
   const previous = readState(labDir)
   if (liveProcesses(previous).length > 0) throw new Error(`lab ${plan.name} is already running in ${labDir}: run \`masq down ${labDir}\` first`)
+  const same = lookupLab(plan.name)
+  if (same && same.status === 'running' && path.resolve(same.labDir) !== labDir && liveProcesses(readState(same.labDir)).length > 0) {
+    throw new Error(`a lab named ${plan.name} is already running from ${same.labDir}: stop it or rename this one`)
+  }
   if (previous) {
     // Leftovers of a lab that died without `down`: clean them before reuse.
     await stopAll(previous.processes, {graceMs: 500})
