@@ -2,7 +2,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {rpcCall} from '../../../src/lab/rpc.js'
-import {alive, cli, ensureBuilt, planIn, processesMentioning, tempDir, type Cli} from './helpers.js'
+import {execa} from 'execa'
+import {ROOT, alive, cli, ensureBuilt, eventually, planIn, processesMentioning, tempDir, type Cli} from './helpers.js'
 
 let dir: string
 let masq: Cli
@@ -84,6 +85,20 @@ describe('up -> status -> linkTest -> logs -> down on two hosts', () => {
     const one = await masq.run(['logs', 'twohost', 'h1'])
     expect(one.stdout.split('\n').filter(Boolean).every((l) => l.startsWith('h1 | '))).toBe(true)
     expect((await masq.run(['logs', plan, 'nope'])).exitCode).toBe(1)
+  })
+
+  it('logs -f prints new lines as they are written and stops on Ctrl-C', async () => {
+    const child = execa(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'logs', plan, 'controller', '-f'], {
+      env: {MASQ_DATA_DIR: masq.dataDir},
+      reject: false,
+    })
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    expect(await eventually(() => out.includes('listening'), 20_000)).toBe(true)
+    fs.appendFileSync(path.join(up.labDir, 'logs', 'controller.log'), 'a line written later\n')
+    expect(await eventually(() => out.includes('controller | a line written later'), 20_000)).toBe(true)
+    child.kill('SIGINT')
+    expect((await child).exitCode).toBe(0)
   })
 
   it('down stops everything: no recorded pid alive, socket dir and state gone; twice is a no-op', async () => {
