@@ -37,7 +37,12 @@ export async function ensureBuilt(): Promise<void> {
     }
   }
   try {
-    if (stale()) await execa('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: ROOT})
+    if (stale()) {
+      // tsc emits even when another area has a type error; what matters here is that our entry points exist.
+      const r = await execa('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: ROOT, reject: false})
+      const missing = BUILT.filter((f) => !fs.existsSync(f))
+      if (missing.length) throw new Error(`build failed, missing ${missing.join(', ')}:\n${r.stdout}${r.stderr}`)
+    }
   } finally {
     fs.rmdirSync(lock)
   }
