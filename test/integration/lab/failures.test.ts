@@ -19,6 +19,17 @@ afterAll(async () => {
 })
 
 describe('failures', () => {
+  it('up of a broken topology fails before starting anything, with file:line:col errors', async () => {
+    const sub = path.join(dir, 'yaml')
+    fs.mkdirSync(sub)
+    const topo = path.join(sub, 'broken.yaml')
+    fs.writeFileSync(topo, 'name: [unclosed\n')
+    const r = await masq.run(['up', topo])
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toMatch(/broken\.yaml:\d+:\d+: /)
+    expect(fs.readdirSync(sub)).toEqual(['broken.yaml']) // no lab dir was made
+  })
+
   it('a host killed with SIGKILL shows as failed; down still cleans everything', async () => {
     const plan = planIn(dir, 'two-host.json')
     const r = await masq.run(['up', plan, '--json'])
