@@ -7,6 +7,8 @@ const args = daemonArgs()
 const registry = new VpcRegistry(args.plan)
 const started = Date.now()
 let lookups = 0
+// Hosts whose backend holds a connection to us (hostHello), by host name.
+const hosts = new Map<string, {pid: number; connectedAt: string}>()
 
 const server: RpcServer = new RpcServer({
   ping: () => ({node: args.node, role: 'controller', pid: process.pid}),
@@ -17,8 +19,18 @@ const server: RpcServer = new RpcServer({
     uptimeMs: Date.now() - started,
     ...registry.summary(),
     memory: memoryMiB(),
-    counters: {lookups, rpc: server.stats},
+    hostsConnected: [...hosts.keys()],
+    counters: {lookups, hostsConnected: hosts.size, rpc: server.stats},
   }),
+  hostHello: (p: {host?: unknown; pid?: unknown}, {socket}) => {
+    const host = args.plan.hosts.find((h) => h.name === p.host)
+    if (!host || typeof p.pid !== 'number') throw new RpcError(-32602, 'hostHello needs {host: a host of the plan, pid}')
+    hosts.set(host.name, {pid: p.pid, connectedAt: new Date().toISOString()})
+    socket.once('close', () => {
+      if (hosts.get(host.name)?.pid === p.pid) hosts.delete(host.name)
+    })
+    return {lab: args.plan.name}
+  },
   lookup: (p: {vni?: unknown; vip?: unknown}) => {
     if (typeof p.vni !== 'number' || typeof p.vip !== 'string') throw new RpcError(-32602, 'lookup needs {vni: number, vip: string}')
     lookups++

@@ -8,6 +8,7 @@ import {RpcError, type RpcHandlers} from '../lab/rpc.js'
 import {socketNames} from '../lab/sockets.js'
 import {WIRE_COUNTERS} from '../lab/wire-link.js'
 import {WorkerChannel} from './channel.js'
+import {ControllerLink} from './controller-link.js'
 import type {RnicWorkerData, VmWorkerData} from './messages.js'
 
 type VmState = 'starting' | 'running' | 'failed' | 'stopped'
@@ -25,11 +26,13 @@ export class HostAgent {
   private readonly counters = new SharedArrayBuffer(8 * WIRE_COUNTERS.length)
   private readonly vms = new Map<string, VmHandle>()
   private stopping = false
+  private readonly controller: ControllerLink
 
   constructor(private readonly plan: ResolvedPlan, node: string, private readonly socketDir: string) {
     const host = plan.hosts.find((h) => h.name === node)
     if (!host) throw new Error(`host ${node} is not in the plan`)
     this.host = host
+    this.controller = new ControllerLink(path.join(socketDir, socketNames.controller), {host: node, pid: process.pid})
   }
 
   private routes(): Array<[string, number]> {
@@ -41,6 +44,7 @@ export class HostAgent {
   }
 
   async start(): Promise<void> {
+    this.controller.start()
     const data: RnicWorkerData = {
       host: this.host.name,
       index: this.host.index,
@@ -145,6 +149,7 @@ export class HostAgent {
       memory: memoryMiB(),
       rnic,
       vms,
+      controller: this.controller.connected ? 'connected' : 'disconnected',
       qps: 0, // the RNIC engine (step 2) reports live QPs here
       counters: {wire: this.wireCounters()},
     }
@@ -170,6 +175,8 @@ export class HostAgent {
       startVms: () => this.startVms(),
       vms: () => [...this.vms.values()].map((h) => ({name: h.vm.name, state: h.state})),
       linkTest: (p) => this.linkTest(p ?? {}),
+      // The backend asks the controller where a (VNI, vIP) lives: the RConnrename lookup (step 4).
+      lookup: (p) => this.controller.call('lookup', p),
       shutdown: () => {
         setImmediate(stop)
         return {ok: true}
@@ -179,6 +186,7 @@ export class HostAgent {
 
   async stop(): Promise<void> {
     this.stopping = true
+    this.controller.close()
     for (const h of this.vms.values()) h.state = 'stopped'
     await Promise.all([...this.vms.values()].map((h) => h.worker.terminate()))
     if (this.rnic) {

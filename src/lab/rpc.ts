@@ -148,8 +148,14 @@ export class RpcClient {
     const parser = new FrameParser((buf, off, len) => this.onFrame(decodeJson(buf, off, len)), RPC_MAX_FRAME, () => this.dropped++)
     socket.on('data', (chunk: Buffer) => parser.push(chunk))
     socket.on('error', () => {})
-    socket.on('close', () => this.failAll(new RpcError(RpcErrorCode.Closed, 'connection closed')))
+    socket.on('close', () => {
+      this.failAll(new RpcError(RpcErrorCode.Closed, 'connection closed'))
+      this.onClose?.()
+    })
   }
+
+  /** Called once when the connection ends (either side). */
+  onClose: (() => void) | undefined
 
   static connect(path: string, opts: {timeoutMs?: number} = {}): Promise<RpcClient> {
     const timeoutMs = opts.timeoutMs ?? 5000

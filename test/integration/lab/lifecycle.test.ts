@@ -65,6 +65,20 @@ describe('up -> status -> linkTest -> logs -> down on two hosts', () => {
     await expect(rpcCall(ctl.socket, 'lookup', {vni: 999, vip: '10.0.0.4'})).rejects.toThrow(/no VM/)
   })
 
+  it('every host backend holds a connection to the controller and can ask it where a VM lives', async () => {
+    const ctl = up.processes.find((p: any) => p.role === 'controller')
+    let s: any
+    for (let i = 0; i < 200; i++) {
+      s = await rpcCall(ctl.socket, 'status')
+      if (s.hostsConnected.length === 2) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(s.hostsConnected.sort()).toEqual(['h1', 'h2'])
+    const h1 = up.processes.find((p: any) => p.node === 'h1')
+    expect(await rpcCall(h1.socket, 'lookup', {vni: 100, vip: '10.0.0.5'})).toMatchObject({vm: 'vm4', host: 'h2'})
+    expect((await rpcCall<any>(h1.socket, 'status')).controller).toBe('connected')
+  })
+
   it('linkTest moves frames from h1 to h2 over the wire and the peer counts them', async () => {
     const h1 = up.processes.find((p: any) => p.node === 'h1')
     const r = await rpcCall<any>(h1.socket, 'linkTest', {peer: 'h2', frames: 3000, size: 4096}, 60_000)
