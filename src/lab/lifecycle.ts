@@ -2,7 +2,7 @@
 // report on it. Commands stay thin and call these.
 import fs from 'node:fs'
 import path from 'node:path'
-import {Listr, ListrLogger, ProcessOutput} from 'listr2'
+import {Listr, ListrLogger, PRESET_TIMER, ProcessOutput} from 'listr2'
 import type {ResolvedPlan} from '../topology/types.js'
 import {isOurs} from './proc.js'
 import {waitReady} from './ready.js'
@@ -122,8 +122,8 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
       registerSignalListeners: false, // listr2 would exit(127) on SIGINT; we roll back instead
       renderer: renderer === 'silent' ? 'silent' : renderer,
       fallbackRenderer: 'simple',
-      rendererOptions: {logger},
-      fallbackRendererOptions: {logger},
+      rendererOptions: {logger, timer: PRESET_TIMER},
+      fallbackRendererOptions: {logger, timer: PRESET_TIMER},
     } as ConstructorParameters<typeof Listr>[1],
   )
   try {
