@@ -60,7 +60,12 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
     status: 'starting', createdAt: new Date().toISOString(), processes: [],
   }
   writeState(state)
-  await registerLab({name: plan.name, labDir, socketDir, source: state.source, status: 'running'})
+  try {
+    await registerLab({name: plan.name, labDir, socketDir, source: state.source, status: 'running'})
+  } catch (err) {
+    await rollback(state)
+    throw err
+  }
 
   // Internal abort: stops readiness pollers once anything fails, so rollback never races a start.
   const inner = new AbortController()
@@ -105,7 +110,7 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
         task: async () => {
           check()
           const hosts = state.processes.filter((p) => p.role === 'host')
-          await Promise.all(
+          await abortable(Promise.all(
             hosts.map(async (h) => {
               try {
                 await rpcCall(h.socket, 'startVms', {}, timeoutMs)
@@ -113,7 +118,7 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
                 throw new Error(`${h.node}: VMs did not start: ${(err as Error).message}`)
               }
             }),
-          )
+          ), inner.signal)
         },
       },
     ],
@@ -142,11 +147,23 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
   }
 }
 
+/** Reject as soon as the signal fires (the work itself is cleaned up by rollback). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('interrupted'))
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, {once: true})
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
 async function rollback(state: LabState): Promise<void> {
   await stopAll(state.processes, {graceMs: 1000, termMs: 1000})
   removeSocketDir(state.socketDir)
   removeState(state.labDir)
-  await markStopped(state.lab, state.labDir)
+  try {
+    await markStopped(state.lab, state.labDir)
+  } catch {} // a busy registry must not keep the rollback from finishing; the entry says running, state is gone
 }
 
 export interface DownResult {lab: string; labDir: string; wasRunning: boolean; processes: Array<{node: string; pid: number; outcome: StopOutcome}>}
