@@ -212,7 +212,7 @@ export async function status(ref: {name: string; labDir: string}): Promise<Statu
       if (!isOurs(p.pid, p.startTime)) return {...base, state: 'failed', uptimeMs: null, error: 'process is gone'}
       const uptimeMs = Date.now() - Date.parse(p.startedAt)
       try {
-        const s = await rpcCall<any>(p.socket, 'status', {}, 3000)
+        const s = await rpcCall<any>(p.socket, 'status', {}, 5000)
         return {...base, state: 'running', uptimeMs, vms: s.vms ?? [], qps: s.qps ?? 0, counters: s.counters ?? {}, memory: s.memory}
       } catch (err) {
         return {...base, state: state.status === 'starting' ? 'starting' : 'unresponsive', uptimeMs, error: (err as Error).message}

@@ -118,7 +118,8 @@ describe('up -> status -> linkTest -> logs -> down on two hosts', () => {
   it('down stops everything: no recorded pid alive, socket dir and state gone; twice is a no-op', async () => {
     const r = await masq.run(['down', plan, '--json'])
     expect(r.exitCode, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout).labs[0].processes.map((p: any) => p.outcome)).toEqual(['graceful', 'graceful', 'graceful'])
+    // graceful (shutdown RPC) normally; SIGTERM is the allowed fallback on a very loaded machine
+    for (const p of JSON.parse(r.stdout).labs[0].processes) expect(['graceful', 'terminated']).toContain(p.outcome)
     for (const p of up.processes) expect(alive(p.pid)).toBe(false)
     expect(processesMentioning(up.socketDir)).toEqual([])
     expect(fs.existsSync(up.socketDir)).toBe(false)
