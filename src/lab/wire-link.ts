@@ -239,7 +239,8 @@ export class WireLink implements Port {
     })
     s.on('error', () => {})
     s.on('close', () => {
-      if (p.socket === s) p.socket = undefined
+      if (p.socket !== s) return // replaced by a newer connection
+      p.socket = undefined
       if (!this.closed && j > this.opts.index) this.dial(j, 5)
     })
     const waiters = p.waiters
