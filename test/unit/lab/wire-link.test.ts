@@ -101,6 +101,20 @@ describe('WireLink', () => {
     await until(() => got[2].length === 1)
   })
 
+  it('a lower host re-dials a peer that restarted', async () => {
+    await links[0].waitConnected(1, 5000)
+    await links[1].close()
+    await until(() => !links[0].isConnected(1)) // frames sent while the link is down are lost, like a link flap
+    const sockets = [0, 1, 2].map((i) => path.join(dir, `w${i}.sock`))
+    links[1] = new WireLink({index: 1, sockets, routes: stations.map((s, i) => [s.underlay, i] as [string, number])})
+    links[1].onFrame = (buf, off, len) => got[1].push({len, tag: buf.readUInt32BE(off + 42)})
+    await links[1].start()
+    await until(() => links[0].isConnected(1))
+    links[0].transmit(frameTo(1, 42), 0, 100)
+    await until(() => got[1].length === 1)
+    expect(got[1][0].tag).toBe(42)
+  })
+
   it('linkTest pushes N frames to the peer, which counts them and acks', async () => {
     const testers = links.map((l, i) => new LinkTester(l, i, stations))
     links.forEach((l, i) => (l.onFrame = (b, o, n) => void testers[i].onFrame(b, o, n)))
