@@ -50,6 +50,32 @@ afterEach(async () => {
 })
 
 describe('WireLink', () => {
+  it('stops accepting frames for a peer that does not read (backpressure) and counts the drops', async () => {
+    const stuck = path.join(dir, 'stuck.sock')
+    const held: net.Socket[] = []
+    const server = net.createServer((s) => {
+      s.pause() // never reads: the kernel buffer fills, then the link's own queue
+      held.push(s)
+    })
+    await new Promise<void>((r) => server.listen(stuck, () => r()))
+    const l = new WireLink({index: 0, sockets: [path.join(dir, 'x0.sock'), stuck], routes: [[stations[1].underlay, 1]]})
+    await l.start()
+    await l.waitConnected(1, 5000)
+    const f = Buffer.alloc(4096)
+    buildUdpFrame(f, 4096, stations[0], stations[1], 4791)
+    let accepted = 0
+    for (let i = 0; i < 20_000 && l.transmit(f, 0, f.length); i++) {
+      accepted++
+      if (i % 64 === 63) await new Promise((r) => setImmediate(r))
+    }
+    expect(counter(l, 'txDropped')).toBe(1)
+    expect(accepted).toBeLessThan(20_000)
+    expect(l.backlog(1)).toBeLessThanOrEqual(8 * 1024 * 1024 + 4100)
+    for (const s of held) s.destroy()
+    await l.close()
+    await new Promise<void>((r) => server.close(() => r()))
+  })
+
   it('routes by destination IPv4 over a full mesh and batches frames into few writes', async () => {
     await links[0].waitConnected(1, 5000)
     await links[0].waitConnected(2, 5000)
