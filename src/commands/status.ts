@@ -25,9 +25,10 @@ export default class Status extends BaseCommand {
       const wire = (p: StatusResult['processes'][number]) => (p.counters as {wire?: Record<string, number>}).wire
       this.log(
         formatTable(
-          ['NODE', 'ROLE', 'PID', 'STATE', 'UPTIME', 'VMS', 'QPS', 'TX/RX FRAMES'],
+          ['NODE', 'ROLE', 'PID', 'STATE', 'UPTIME', 'RSS', 'VMS', 'QPS', 'TX/RX FRAMES'],
           s.processes.map((p) => [
             p.node, p.role, String(p.pid), p.state, formatUptime(p.uptimeMs),
+            (p.memory as {rssMiB?: number} | undefined)?.rssMiB ? `${(p.memory as {rssMiB: number}).rssMiB}M` : '-',
             p.role === 'host' ? `${p.vms.filter((v) => v.state === 'running').length}/${p.vms.length}` : '-',
             p.role === 'host' ? String(p.qps) : '-',
             wire(p) ? `${wire(p)!.txFrames}/${wire(p)!.rxFrames}` : '-',
