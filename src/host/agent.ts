@@ -1,0 +1,199 @@
+// Host agent (a host process's main thread): control RPC for the CLI, the place the MasQ backend will live,
+// and the owner of the host's workers: one RNIC worker (fabric port) and one worker per VM.
+import path from 'node:path'
+import {MessageChannel, Worker} from 'node:worker_threads'
+import type {Host, ResolvedPlan, Vm} from '../topology/types.js'
+import {log, memoryMiB} from '../lab/daemon.js'
+import {RpcError, type RpcHandlers} from '../lab/rpc.js'
+import {socketNames} from '../lab/sockets.js'
+import {WIRE_COUNTERS} from '../lab/wire-link.js'
+import {WorkerChannel} from './channel.js'
+import {ControllerLink} from './controller-link.js'
+import type {RnicWorkerData, VmWorkerData} from './messages.js'
+
+type VmState = 'starting' | 'running' | 'failed' | 'stopped'
+interface VmHandle {vm: Vm; state: VmState; worker: Worker; channel: WorkerChannel; memory: SharedArrayBuffer; error?: string}
+
+const RNIC_WORKER = new URL('./rnic-worker.js', import.meta.url)
+const VM_WORKER = new URL('./vm-worker.js', import.meta.url)
+
+export class HostAgent {
+  readonly host: Host
+  private readonly started = Date.now()
+  private rnic!: Worker
+  private rnicChannel!: WorkerChannel
+  private rnicState: 'starting' | 'running' | 'failed' = 'starting'
+  private readonly counters = new SharedArrayBuffer(8 * WIRE_COUNTERS.length)
+  private readonly vms = new Map<string, VmHandle>()
+  private stopping = false
+  private readonly controller: ControllerLink
+
+  constructor(private readonly plan: ResolvedPlan, node: string, private readonly socketDir: string) {
+    const host = plan.hosts.find((h) => h.name === node)
+    if (!host) throw new Error(`host ${node} is not in the plan`)
+    this.host = host
+    this.controller = new ControllerLink(path.join(socketDir, socketNames.controller), {host: node, pid: process.pid})
+  }
+
+  private routes(): Array<[string, number]> {
+    const index = new Map(this.plan.hosts.map((h) => [h.name, h.index]))
+    const routes = new Map<string, number>()
+    for (const h of this.plan.hosts) routes.set(h.underlay, h.index)
+    for (const v of this.plan.vms) if (!routes.has(v.wireIp)) routes.set(v.wireIp, index.get(v.host) ?? -1)
+    return [...routes].filter(([, i]) => i >= 0)
+  }
+
+  async start(): Promise<void> {
+    this.controller.start()
+    const data: RnicWorkerData = {
+      host: this.host.name,
+      index: this.host.index,
+      wireSockets: this.plan.hosts.map((h) => path.join(this.socketDir, socketNames.wire(h.index))),
+      routes: this.routes(),
+      stations: this.plan.hosts.map((h) => ({mac: h.mac, underlay: h.underlay})),
+      counters: this.counters,
+    }
+    this.rnic = new Worker(RNIC_WORKER, {workerData: data})
+    this.rnicChannel = new WorkerChannel(this.rnic)
+    this.rnic.on('error', (err) => {
+      this.rnicState = 'failed'
+      log(`rnic worker failed: ${err.stack ?? err.message}`)
+    })
+    this.rnic.on('exit', (code) => {
+      this.rnicChannel.failAll('rnic worker exited')
+      if (!this.stopping) {
+        this.rnicState = 'failed'
+        log(`rnic worker exited with code ${code}`)
+      }
+    })
+    await new Promise<void>((resolve, reject) => {
+      this.rnic.once('error', reject)
+      this.rnic.on('message', (m: {type?: string}) => {
+        if (m?.type === 'ready') {
+          this.rnicState = 'running'
+          this.rnic.off('error', reject)
+          resolve()
+        }
+      })
+    })
+  }
+
+  /** Start the workers of this host's VMs (idempotent); resolves when every VM answers ping. */
+  async startVms(timeoutMs = 20_000): Promise<{vms: string[]}> {
+    const mine = this.plan.vms.filter((v) => v.host === this.host.name && !this.vms.has(v.name))
+    await Promise.all(mine.map((vm) => this.startVm(vm, timeoutMs)))
+    const failed = [...this.vms.values()].filter((h) => h.state === 'failed')
+    if (failed.length) throw new RpcError(-32010, failed.map((h) => `${h.vm.name}: ${h.error}`).join('; '))
+    return {vms: [...this.vms.keys()]}
+  }
+
+  private async startVm(vm: Vm, timeoutMs: number): Promise<void> {
+    const memory = new SharedArrayBuffer(vm.memoryBytes)
+    const {port1, port2} = new MessageChannel()
+    const wd: VmWorkerData = {vm, memory, port: port2}
+    const worker = new Worker(VM_WORKER, {workerData: wd, transferList: [port2]})
+    const h: VmHandle = {vm, state: 'starting', worker, channel: new WorkerChannel(port1), memory}
+    this.vms.set(vm.name, h)
+    worker.on('error', (err) => {
+      h.state = 'failed'
+      h.error = err.message
+      log(`vm ${vm.name} failed: ${err.stack ?? err.message}`)
+    })
+    worker.on('exit', () => {
+      h.channel.failAll('vm worker exited')
+      if (!this.stopping && h.state !== 'failed') h.state = 'failed'
+    })
+    try {
+      await h.channel.request({type: 'ping'}, timeoutMs)
+      await this.rnicChannel.request({type: 'attachVm', vm: vm.name, memory}, timeoutMs)
+      h.state = 'running'
+      log(`vm ${vm.name} running (${vm.memoryBytes} bytes of memory shared with the rnic worker)`)
+    } catch (err) {
+      h.state = 'failed'
+      h.error ??= (err as Error).message
+    }
+  }
+
+  private wireCounters(): Record<string, number> {
+    const c = new Float64Array(this.counters)
+    return Object.fromEntries(WIRE_COUNTERS.map((n, i) => [n, c[i]]))
+  }
+
+  async status(): Promise<unknown> {
+    let rnic: unknown = {state: this.rnicState}
+    if (this.rnicState === 'running') {
+      try {
+        rnic = {state: this.rnicState, ...(await this.rnicChannel.request({type: 'info'}, 2000))}
+      } catch (err) {
+        rnic = {state: 'unresponsive', error: (err as Error).message}
+      }
+    }
+    const vms = await Promise.all(
+      [...this.vms.values()].map(async (h) => {
+        let memoryBytes: number | undefined
+        if (h.state === 'running') {
+          try {
+            memoryBytes = (await h.channel.request<{memoryBytes: number}>({type: 'ping'}, 2000)).memoryBytes
+          } catch {
+            h.state = 'failed'
+          }
+        }
+        return {name: h.vm.name, tenant: h.vm.tenant, mode: h.vm.mode, state: h.state, memoryBytes, error: h.error}
+      }),
+    )
+    return {
+      node: this.host.name,
+      role: 'host',
+      pid: process.pid,
+      uptimeMs: Date.now() - this.started,
+      memory: memoryMiB(),
+      rnic,
+      vms,
+      controller: this.controller.connected ? 'connected' : 'disconnected',
+      qps: 0, // the RNIC engine (step 2) reports live QPs here
+      counters: {wire: this.wireCounters()},
+    }
+  }
+
+  async linkTest(p: {peer?: unknown; frames?: unknown; size?: unknown; batch?: unknown}): Promise<unknown> {
+    const peer = typeof p.peer === 'number' ? p.peer : this.plan.hosts.find((h) => h.name === p.peer)?.index
+    if (peer === undefined || peer === this.host.index || !this.plan.hosts[peer]) {
+      throw new RpcError(-32602, `linkTest: peer must be another host of the lab, got ${JSON.stringify(p.peer)}`)
+    }
+    const frames = Number(p.frames ?? 10_000)
+    const size = Number(p.size ?? 4096)
+    if (!Number.isInteger(frames) || frames < 1 || !Number.isInteger(size)) throw new RpcError(-32602, 'linkTest: frames and size must be positive integers')
+    const batchBytes = p.batch === undefined ? undefined : Number(p.batch)
+    const r = await this.rnicChannel.request({type: 'linkTest', peer, frames, size, batchBytes, timeoutMs: 120_000}, 125_000)
+    return {from: this.host.name, to: this.plan.hosts[peer].name, ...r}
+  }
+
+  handlers(stop: () => void): RpcHandlers {
+    return {
+      ping: () => ({node: this.host.name, role: 'host', pid: process.pid}),
+      status: () => this.status(),
+      startVms: () => this.startVms(),
+      vms: () => [...this.vms.values()].map((h) => ({name: h.vm.name, state: h.state})),
+      linkTest: (p) => this.linkTest(p ?? {}),
+      // The backend asks the controller where a (VNI, vIP) lives: the RConnrename lookup (step 4).
+      lookup: (p) => this.controller.call('lookup', p),
+      shutdown: () => {
+        setImmediate(stop)
+        return {ok: true}
+      },
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true
+    this.controller.close()
+    for (const h of this.vms.values()) h.state = 'stopped'
+    await Promise.all([...this.vms.values()].map((h) => h.worker.terminate()))
+    if (this.rnic) {
+      try {
+        await this.rnicChannel.request({type: 'shutdown'}, 2000)
+      } catch {}
+      await this.rnic.terminate()
+    }
+  }
+}

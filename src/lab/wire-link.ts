@@ -1,0 +1,268 @@
+// The host-to-host wire, used inside a host's RNIC worker: a full mesh of Unix stream sockets (lower host
+// index connects to higher) carrying u32 length-prefixed Ethernet frames. It is the RNIC engine's Port:
+// transmit(frame, off, len) routes by destination IPv4 (bytes 30..33 of the Ethernet frame) and coalesces
+// frames into a reused send buffer per peer, flushed on setImmediate or once it passes ~256 KiB; received
+// frames are parsed in place and handed to onFrame(buf, off, len) — the buffer is only valid during the call.
+import fs from 'node:fs'
+import net from 'node:net'
+import {FrameParser, type FrameHandler} from './framing.js'
+
+export interface Port {
+  transmit(frame: Uint8Array, off: number, len: number): boolean
+  onFrame: FrameHandler
+}
+
+export const WIRE_COUNTERS = [
+  'txFrames', 'txBytes', 'txWrites', 'txNoRoute', 'txDropped', 'txRunt',
+  'rxFrames', 'rxBytes', 'rxReads', 'rxOversize', 'rxBadHello', 'loopback', 'connects',
+] as const
+export type WireCounter = (typeof WIRE_COUNTERS)[number]
+export const wireCounterIndex = Object.fromEntries(WIRE_COUNTERS.map((n, i) => [n, i])) as Record<WireCounter, number>
+
+const HELLO_MAGIC = 0x4d51574c // "MQWL"
+export const FLUSH_BYTES = 256 * 1024
+const BUF_BYTES = FLUSH_BYTES + 80 * 1024 // one max frame past the flush mark still fits
+const MAX_BACKLOG = 8 * 1024 * 1024 // bytes queued in the socket before transmit drops (a full NIC queue)
+export const WIRE_MAX_FRAME = 64 * 1024
+
+export function ipv4ToU32(ip: string): number {
+  const p = ip.split('.').map(Number)
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0
+}
+
+export interface WireLinkOptions {
+  index: number
+  sockets: string[] // wire socket path per host index
+  routes: Array<[string, number]> // IPv4 address -> host index
+  counters?: Float64Array // may live on a SharedArrayBuffer the host agent reads
+}
+
+class Peer {
+  socket: net.Socket | undefined
+  buf: Buffer = Buffer.allocUnsafe(BUF_BYTES)
+  fill = 0
+  scheduled = false
+  readonly pool: Buffer[] = []
+  waiters: Array<() => void> = []
+}
+
+export class WireLink implements Port {
+  onFrame: FrameHandler = () => {}
+  /** Coalesced bytes per peer that trigger an immediate write (else the write waits for setImmediate). */
+  flushBytes = FLUSH_BYTES
+  readonly counters: Float64Array
+  private readonly routes = new Map<number, number>()
+  private readonly peers: Peer[]
+  private server: net.Server | undefined
+  private closed = false
+  private readonly inbound = new Set<net.Socket>()
+
+  constructor(private readonly opts: WireLinkOptions) {
+    this.counters = opts.counters ?? new Float64Array(WIRE_COUNTERS.length)
+    for (const [ip, host] of opts.routes) this.routes.set(ipv4ToU32(ip), host)
+    this.peers = opts.sockets.map(() => new Peer())
+  }
+
+  private count(c: WireCounter, n = 1): void {
+    this.counters[wireCounterIndex[c]] += n
+  }
+
+  async start(): Promise<void> {
+    const path = this.opts.sockets[this.opts.index]
+    try {
+      fs.unlinkSync(path)
+    } catch {}
+    const server = net.createServer((s) => this.accept(s))
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(path, () => resolve())
+    })
+    for (let j = this.opts.index + 1; j < this.peers.length; j++) this.dial(j, 5)
+  }
+
+  isConnected(peer: number): boolean {
+    return this.peers[peer]?.socket !== undefined
+  }
+
+  /** Resolves when the link to `peer` is up (or rejects after timeoutMs). */
+  waitConnected(peer: number, timeoutMs: number): Promise<void> {
+    const p = this.peers[peer]
+    if (!p) return Promise.reject(new Error(`no host ${peer}`))
+    if (p.socket) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`wire link to host ${peer} not up after ${timeoutMs} ms`)), timeoutMs)
+      p.waiters.push(() => {
+        clearTimeout(t)
+        resolve()
+      })
+    })
+  }
+
+  /** Bytes accepted for `peer` but not yet handed to the kernel. */
+  backlog(peer: number): number {
+    const p = this.peers[peer]
+    return p ? p.fill + (p.socket?.writableLength ?? 0) : 0
+  }
+
+  /** Wait until the socket to `peer` has drained (honour backpressure). */
+  async drain(peer: number): Promise<void> {
+    const s = this.peers[peer]?.socket
+    if (!s || !s.writableNeedDrain) return
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        s.off('drain', done)
+        s.off('close', done)
+        resolve()
+      }
+      s.on('drain', done)
+      s.on('close', done)
+    })
+  }
+
+  hostOf(ip: number): number | undefined {
+    return this.routes.get(ip)
+  }
+
+  transmit(frame: Uint8Array, off: number, len: number): boolean {
+    if (len < 34) {
+      this.count('txRunt')
+      return false
+    }
+    const dst = ((frame[off + 30] << 24) | (frame[off + 31] << 16) | (frame[off + 32] << 8) | frame[off + 33]) >>> 0
+    const host = this.routes.get(dst)
+    if (host === undefined) {
+      this.count('txNoRoute')
+      return false
+    }
+    if (host === this.opts.index) {
+      // Same host: deliver asynchronously so the engine is never re-entered from its own transmit.
+      const copy = Buffer.from(frame.subarray(off, off + len))
+      this.count('loopback')
+      setImmediate(() => this.onFrame(copy, 0, len))
+      return true
+    }
+    const p = this.peers[host]
+    if (p.fill + (p.socket?.writableLength ?? 0) + len > MAX_BACKLOG) {
+      this.count('txDropped')
+      return false
+    }
+    if (p.fill + 4 + len > p.buf.length) this.flush(host)
+    if (p.fill + 4 + len > p.buf.length) {
+      // not connected yet and the staging buffer is full
+      this.count('txDropped')
+      return false
+    }
+    p.buf.writeUInt32BE(len, p.fill)
+    p.buf.set(frame.subarray(off, off + len), p.fill + 4)
+    p.fill += 4 + len
+    this.count('txFrames')
+    this.count('txBytes', len)
+    if (p.fill >= this.flushBytes) this.flush(host)
+    else if (!p.scheduled) {
+      p.scheduled = true
+      setImmediate(() => {
+        p.scheduled = false
+        this.flush(host)
+      })
+    }
+    return true
+  }
+
+  private flush(host: number): void {
+    const p = this.peers[host]
+    if (!p.socket || p.fill === 0) return
+    const b = p.buf
+    this.count('txWrites')
+    // The socket holds b until the write completes; stage into another buffer meanwhile and recycle b after.
+    p.socket.write(b.subarray(0, p.fill), () => {
+      if (p.pool.length < 4) p.pool.push(b)
+    })
+    p.buf = p.pool.pop() ?? Buffer.allocUnsafe(BUF_BYTES)
+    p.fill = 0
+  }
+
+  private dial(j: number, delay: number): void {
+    if (this.closed) return
+    const s = net.createConnection(this.opts.sockets[j])
+    s.once('error', () => {
+      s.destroy()
+      setTimeout(() => this.dial(j, Math.min(delay * 2, 200)), delay).unref()
+    })
+    s.once('connect', () => {
+      s.removeAllListeners('error')
+      const hello = Buffer.alloc(12)
+      hello.writeUInt32BE(8, 0)
+      hello.writeUInt32BE(HELLO_MAGIC, 4)
+      hello.writeUInt32BE(this.opts.index, 8)
+      s.write(hello)
+      this.attach(j, s)
+    })
+  }
+
+  private accept(s: net.Socket): void {
+    this.inbound.add(s)
+    s.on('error', () => {})
+    s.on('close', () => this.inbound.delete(s))
+    let peer = -1
+    const parser = new FrameParser(
+      (buf, off, len) => {
+        if (peer >= 0) return this.receive(buf, off, len)
+        const j = len === 8 && buf.readUInt32BE(off) === HELLO_MAGIC ? buf.readUInt32BE(off + 4) : -1
+        if (j < 0 || j >= this.opts.index) {
+          this.count('rxBadHello')
+          s.destroy()
+          return
+        }
+        peer = j
+        this.attach(j, s, parser)
+      },
+      WIRE_MAX_FRAME,
+      () => this.count('rxOversize'),
+    )
+    s.on('data', (c: Buffer) => {
+      if (peer < 0) parser.push(c)
+    })
+  }
+
+  private attach(j: number, s: net.Socket, parser?: FrameParser): void {
+    const p = this.peers[j]
+    p.socket?.destroy()
+    p.socket = s
+    s.setNoDelay?.(true)
+    this.count('connects')
+    const rx = parser ?? new FrameParser((buf, off, len) => this.receive(buf, off, len), WIRE_MAX_FRAME, () => this.count('rxOversize'))
+    s.removeAllListeners('data')
+    s.on('data', (c: Buffer) => {
+      this.count('rxReads')
+      rx.push(c)
+    })
+    s.on('error', () => {})
+    s.on('close', () => {
+      if (p.socket !== s) return // replaced by a newer connection
+      p.socket = undefined
+      if (!this.closed && j > this.opts.index) this.dial(j, 5)
+    })
+    const waiters = p.waiters
+    p.waiters = []
+    for (const w of waiters) w()
+    this.flush(j)
+  }
+
+  private receive(buf: Buffer, off: number, len: number): void {
+    this.count('rxFrames')
+    this.count('rxBytes', len)
+    this.onFrame(buf, off, len)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    for (const p of this.peers) p.socket?.destroy()
+    for (const s of this.inbound) s.destroy()
+    const server = this.server
+    if (server) await new Promise<void>((r) => server.close(() => r()))
+    try {
+      fs.unlinkSync(this.opts.sockets[this.opts.index])
+    } catch {}
+  }
+}
