@@ -2,6 +2,7 @@
 // `masq up plan.json`); anything else is a topology loaded by the step-1 loader.
 import fs from 'node:fs'
 import path from 'node:path'
+import {loadTopology} from '../topology/load.js'
 import {PLAN_VERSION, type ResolvedPlan} from '../topology/types.js'
 
 export interface PlanError {file: string; line: number; col: number; path: string; message: string; hint?: string}
@@ -49,16 +50,7 @@ export async function loadPlan(file: string): Promise<ResolvedPlan> {
     }
     return checkPlanShape(file, json)
   }
-  // Variable specifier: this branch typechecks before the topology loader (step 1) is merged.
-  const loader = '../topology/load.js'
-  let mod: {loadTopology(f: string): Promise<{plan: ResolvedPlan} | {errors: PlanError[]}>}
-  try {
-    mod = await import(loader)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((e as Error).message).includes('topology/load')) throw e
-    throw new PlanLoadError([{file, line: 1, col: 1, path: '', message: 'this build has no topology loader', hint: 'pass a resolved plan (.json)'}])
-  }
-  const r = await mod.loadTopology(file)
-  if ('errors' in r) throw new PlanLoadError(r.errors)
+  const r = await loadTopology(file)
+  if (!r.ok) throw new PlanLoadError(r.errors)
   return {...r.plan, source: r.plan.source ?? path.resolve(file)}
 }
