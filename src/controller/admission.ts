@@ -1,0 +1,111 @@
+// The controller's policy core in one place: registry lookups, the security-group check at connection
+// setup, the connection table and live rule changes, with every denial and reset written to the audit log.
+// The controller process wraps this in RPC; nothing here does I/O except the audit sink.
+import {RejReason} from '../rdma-constants.js'
+import type {ResolvedPlan} from '../topology/types.js'
+import type {AuditSink} from '../backend/audit.js'
+import {ConnTrack, type Connection, type ConnectionInit, type Violation} from './conntrack.js'
+import {Registry, type Location} from './registry.js'
+import {applyRuleChange, describeChange, type RuleChange} from './rule-change.js'
+import {describeMatch, evaluate, sgStateFromPlan, type Decision, type RuleError, type SgState} from './security-groups.js'
+
+export interface AdmitRequest {
+  srcVm: string // the VM the request came from (the backend knows it: never taken from tenant data)
+  dstVip: string // looked up in the source VM's own VPC
+  port: number
+}
+
+export type AdmitResult =
+  | {ok: true; dst: Location; decision: Decision}
+  // unknown-vm / no-such-address: nothing to send a REQ to (rdma_cm reports ADDR_ERROR or UNREACHABLE)
+  | {ok: false; reason: 'unknown-vm' | 'no-such-address'; message: string}
+  // a policy refusal: the application sees REJECTED with this REJ reason (docs/decisions.md)
+  | {ok: false; reason: 'cross-vpc' | 'egress-denied' | 'ingress-denied'; rej: number; message: string}
+
+export type RuleChangeResult =
+  | {ok: true; version: number; resets: Violation[]; byHost: Map<string, Connection[]>}
+  | ({ok: false} & RuleError)
+
+export class Admission {
+  readonly registry: Registry
+  readonly track = new ConnTrack()
+  private sgState: SgState
+
+  constructor(plan: ResolvedPlan, private readonly audit?: AuditSink) {
+    this.registry = new Registry(plan)
+    this.sgState = sgStateFromPlan(plan)
+  }
+
+  get sg(): SgState {
+    return this.sgState
+  }
+
+  admit(req: AdmitRequest): AdmitResult {
+    const src = this.registry.vm(req.srcVm)
+    if (!src) return {ok: false, reason: 'unknown-vm', message: `no VM "${req.srcVm}"`}
+    const dst = this.registry.lookup(src.vni, req.dstVip)
+    if (!dst) return {ok: false, reason: 'no-such-address', message: `no VM has ${req.dstVip} in the VPC of ${src.name} (VNI ${src.vni})`}
+    return this.decide(src.name, dst, req.port)
+  }
+
+  /**
+   * The receiving side's check of a REQ: the MasQ header names the VNI, the cma_hdr the source vIP, the
+   * frame came from `fromHost`. The claimed source must really live on that host (C18), then the rules apply.
+   */
+  admitIncoming(vni: number, srcVip: string, fromHost: string, dstVip: string, port: number): AdmitResult {
+    const src = this.registry.lookup(vni, srcVip)
+    if (!src || src.host.name !== fromHost) {
+      return {ok: false, reason: 'no-such-address', message: `no VM ${srcVip} of VNI ${vni} on host ${fromHost}`}
+    }
+    const dst = this.registry.lookup(vni, dstVip)
+    if (!dst) return {ok: false, reason: 'no-such-address', message: `no VM has ${dstVip} in VNI ${vni}`}
+    return this.decide(src.vm.name, dst, port)
+  }
+
+  private decide(srcName: string, dst: Location, port: number): AdmitResult {
+    const src = this.registry.vm(srcName)!
+    const decision = evaluate(this.sgState, {src, dst: dst.vm, port})
+    if (decision.allowed) return {ok: true, dst, decision}
+    this.audit?.record({tenant: src.tenant, vm: src.name, host: src.host}, 'rule', {
+      reason: decision.reason, dst: dst.vm.name, dstVip: dst.vm.vip, port, message: decision.message,
+    })
+    return {ok: false, reason: decision.reason, rej: RejReason.PRIMARY_REMOTE_GID_REJECTED, message: decision.message}
+  }
+
+  /** both ends are connected (RTU seen): track it */
+  establish(init: ConnectionInit): Connection {
+    return this.track.add(init)
+  }
+
+  close(id: number): Connection | undefined {
+    return this.track.remove(id)
+  }
+
+  /**
+   * `masq rules add|remove`: the new rules take effect for new setups at once; connections they no longer
+   * allow leave the table and are returned per host, for the controller to push resets to both ends.
+   */
+  changeRules(change: RuleChange): RuleChangeResult {
+    const r = applyRuleChange(this.sgState, change, this.track, (n) => this.registry.vm(n))
+    if (!r.ok) return r
+    this.sgState = r.newState
+    this.track.reset(r.resets.map((v) => v.conn.id))
+    const byHost = new Map<string, Connection[]>()
+    for (const v of r.resets) {
+      const c = v.conn
+      this.audit?.record({tenant: c.tenant, vm: c.srcVm, host: c.srcHost}, 'reset', {
+        conn: c.id, src: c.srcVm, dst: c.dstVm, port: c.port, reason: v.reason, change: describeChange(change), message: v.message,
+      })
+      for (const h of new Set([c.srcHost, c.dstHost])) {
+        const list = byHost.get(h) ?? []
+        list.push(c)
+        byHost.set(h, list)
+      }
+    }
+    return {ok: true, version: r.newState.version, resets: r.resets, byHost}
+  }
+}
+
+/** one line for `masq rules --json` and logs */
+export const describeDecision = (d: Decision): string =>
+  !d.allowed ? `${d.reason}: ${d.message}` : 'unfiltered' in d ? `unfiltered (${d.unfiltered})` : `${describeMatch(d.egress)}; ${describeMatch(d.ingress)}`
