@@ -49,9 +49,21 @@ function cidrOf(s: string): Cidr | null {
   if (c === undefined) {
     const r = parseCidr(s)
     c = r.ok ? r.cidr : null
+    if (cidrCache.size > 100_000) cidrCache.clear()
     cidrCache.set(s, c)
   }
   return c
+}
+
+const ipCache = new Map<string, number | null>()
+function ipOf(s: string): number | null {
+  let n = ipCache.get(s)
+  if (n === undefined) {
+    n = parseIpv4(s) ?? null
+    if (ipCache.size > 100_000) ipCache.clear() // bounded: vIPs come from the plan, but be safe
+    ipCache.set(s, n)
+  }
+  return n
 }
 
 /** does `rule` name `peer` (by vIP in its cidr, or by membership of its group) and cover `port`? */
@@ -60,8 +72,8 @@ export function ruleAdmits(rule: SgRule, peer: Vm, port: number): boolean {
   if (rule.group !== undefined) return peer.securityGroups.includes(rule.group)
   if (rule.cidr === undefined) return false
   const c = cidrOf(rule.cidr)
-  const ip = parseIpv4(peer.vip)
-  return c !== null && ip !== undefined && cidrContains(c, ip)
+  const ip = ipOf(peer.vip)
+  return c !== null && ip !== null && cidrContains(c, ip)
 }
 
 function firstMatch(state: SgState, owner: Vm, direction: Direction, peer: Vm, port: number): RuleMatch | null {
