@@ -18,9 +18,13 @@ export interface AdmitRequest {
 export type AdmitResult =
   | {ok: true; dst: Location; decision: Decision}
   // unknown-vm / no-such-address: nothing to send a REQ to (rdma_cm reports ADDR_ERROR or UNREACHABLE)
-  | {ok: false; reason: 'unknown-vm' | 'no-such-address'; message: string}
+  | {ok: false; reason: 'unknown-vm' | 'no-such-address' | 'spoofed-source'; message: string}
   // a policy refusal: the application sees REJECTED with this REJ reason (docs/decisions.md)
   | {ok: false; reason: 'cross-vpc' | 'egress-denied' | 'ingress-denied'; rej: number; message: string}
+
+export type EstablishResult =
+  | {ok: true; conn: Connection}
+  | {ok: false; reason: 'unknown-vm' | 'cross-vpc' | 'egress-denied' | 'ingress-denied'; message: string}
 
 export type RuleChangeResult =
   | {ok: true; version: number; resets: Violation[]; byHost: Map<string, Connection[]>}
@@ -44,7 +48,12 @@ export class Admission {
     const src = this.registry.vm(req.srcVm)
     if (!src) return {ok: false, reason: 'unknown-vm', message: `no VM "${req.srcVm}"`}
     const dst = this.registry.lookup(src.vni, req.dstVip)
-    if (!dst) return {ok: false, reason: 'no-such-address', message: `no VM has ${req.dstVip} in the VPC of ${src.name} (VNI ${src.vni})`}
+    if (!dst) {
+      // another tenant's address is simply absent from this VPC (C17); audited, since probing shows up here
+      const message = `no VM has ${req.dstVip} in the VPC of ${src.name} (VNI ${src.vni})`
+      this.audit?.record({tenant: src.tenant, vm: src.name, host: src.host}, 'rule', {reason: 'no-such-address', dstVip: req.dstVip, port: req.port, message})
+      return {ok: false, reason: 'no-such-address', message}
+    }
     return this.decide(src.name, dst, req.port)
   }
 
@@ -55,10 +64,17 @@ export class Admission {
   admitIncoming(vni: number, srcVip: string, fromHost: string, dstVip: string, port: number): AdmitResult {
     const src = this.registry.lookup(vni, srcVip)
     if (!src || src.host.name !== fromHost) {
-      return {ok: false, reason: 'no-such-address', message: `no VM ${srcVip} of VNI ${vni} on host ${fromHost}`}
+      const message = `no VM ${srcVip} of VNI ${vni} on host ${fromHost}`
+      const tenant = this.registry.tenant(vni)?.name ?? `vni-${vni}`
+      this.audit?.record({tenant, vm: src?.vm.name ?? '?', host: fromHost}, 'rule', {reason: 'spoofed-source', vni, srcVip, dstVip, port, message})
+      return {ok: false, reason: 'spoofed-source', message}
     }
     const dst = this.registry.lookup(vni, dstVip)
-    if (!dst) return {ok: false, reason: 'no-such-address', message: `no VM has ${dstVip} in VNI ${vni}`}
+    if (!dst) {
+      const message = `no VM has ${dstVip} in VNI ${vni}`
+      this.audit?.record({tenant: src.vm.tenant, vm: src.vm.name, host: fromHost}, 'rule', {reason: 'no-such-address', dstVip, port, message})
+      return {ok: false, reason: 'no-such-address', message}
+    }
     return this.decide(src.vm.name, dst, port)
   }
 
@@ -72,9 +88,22 @@ export class Admission {
     return {ok: false, reason: decision.reason, rej: RejReason.PRIMARY_REMOTE_GID_REJECTED, message: decision.message}
   }
 
-  /** both ends are connected (RTU seen): track it */
-  establish(init: ConnectionInit): Connection {
-    return this.track.add(init)
+  /**
+   * Both ends are connected (RTU seen): track it. The rules are checked again here, because a rule change
+   * between the REQ and the RTU would otherwise miss a connection that was not yet in the table (C21).
+   */
+  establish(init: ConnectionInit): EstablishResult {
+    const src = this.registry.vm(init.srcVm)
+    const dst = this.registry.vm(init.dstVm)
+    if (!src || !dst) return {ok: false, reason: 'unknown-vm', message: `no VM "${src ? init.dstVm : init.srcVm}"`}
+    const d = evaluate(this.sgState, {src, dst, port: init.port})
+    if (!d.allowed) {
+      this.audit?.record({tenant: src.tenant, vm: src.name, host: src.host}, 'rule', {
+        reason: d.reason, dst: dst.name, port: init.port, stage: 'establish', message: d.message,
+      })
+      return {ok: false, reason: d.reason, message: d.message}
+    }
+    return {ok: true, conn: this.track.add(init)}
   }
 
   close(id: number): Connection | undefined {

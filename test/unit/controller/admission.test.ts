@@ -13,10 +13,11 @@ function setup() {
     const r = adm.admit({srcVm: src, dstVip, port})
     if (!r.ok) return r.reason
     const s = adm.registry.vm(src)!
-    return adm.establish({
+    const e = adm.establish({
       tenant: s.tenant, vni: s.vni, srcVm: src, dstVm: r.dst.vm.name, srcVip: s.vip, dstVip, port,
       srcHost: s.host, dstHost: r.dst.host.name, srcQpn: qpn++, dstQpn: qpn++, establishedAt: 0,
     })
+    return e.ok ? e.conn : e.reason
   }
   const change = (s: string) => {
     const p = parseRuleArgs(s.split(' '))
@@ -38,6 +39,32 @@ describe('admission (controller policy core)', () => {
     expect(adm.admit({srcVm: 'ghost', dstVip: '10.0.0.1', port: 1})).toMatchObject({ok: false, reason: 'unknown-vm'})
   })
 
+  it('another tenant\'s vIP does not exist in the source\'s VPC (C17): audited, no REJ', () => {
+    const {adm, audit} = setup()
+    expect(adm.admit({srcVm: 'red2', dstVip: '10.0.0.9', port: 1})).toEqual({
+      ok: false, reason: 'no-such-address', message: 'no VM has 10.0.0.9 in the VPC of red2 (VNI 200)',
+    })
+    expect(audit.query({kind: 'rule'})).toMatchObject([{tenant: 'red', vm: 'red2', detail: {reason: 'no-such-address', dstVip: '10.0.0.9'}}])
+  })
+
+  it('a rule change between REQ and RTU is not missed (C21): establish re-checks', () => {
+    const {adm, audit, change} = setup()
+    const r = adm.admit({srcVm: 'app1', dstVip: '10.0.0.1', port: 18515})
+    expect(r.ok).toBe(true)
+    change('remove web ingress --group app --ports 18515') // lands while the REP/RTU are in flight
+    const e = adm.establish({
+      tenant: 'blue', vni: 100, srcVm: 'app1', dstVm: 'web1', srcVip: '10.0.0.2', dstVip: '10.0.0.1', port: 18515,
+      srcHost: 'h2', dstHost: 'h1', srcQpn: 1, dstQpn: 2, establishedAt: 0,
+    })
+    expect(e).toMatchObject({ok: false, reason: 'ingress-denied'})
+    expect(adm.track.size).toBe(0)
+    expect(audit.query({kind: 'rule'})).toMatchObject([{vm: 'app1', detail: {stage: 'establish'}}])
+    expect(adm.establish({
+      tenant: 'blue', vni: 100, srcVm: 'ghost', dstVm: 'web1', srcVip: '10.0.0.2', dstVip: '10.0.0.1', port: 18515,
+      srcHost: 'h2', dstHost: 'h1', srcQpn: 1, dstQpn: 2, establishedAt: 0,
+    })).toMatchObject({ok: false, reason: 'unknown-vm'})
+  })
+
   it('a security-group denial is a REJ with reason 12 and an audit entry naming tenant and VM', () => {
     const {adm, audit} = setup()
     expect(adm.admit({srcVm: 'app1', dstVip: '10.0.0.1', port: 18516})).toEqual({
@@ -48,12 +75,17 @@ describe('admission (controller policy core)', () => {
   })
 
   it('the receiving side checks that the claimed source lives on the sending host (C18) and in that VNI', () => {
-    const {adm} = setup()
+    const {adm, audit} = setup()
     expect(adm.admitIncoming(100, '10.0.0.9', 'h2', '10.0.0.1', 5)).toMatchObject({ok: true}) // admin is on h2
-    expect(adm.admitIncoming(100, '10.0.0.9', 'h1', '10.0.0.1', 5)).toMatchObject({ok: false, reason: 'no-such-address'})
-    expect(adm.admitIncoming(200, '10.0.0.9', 'h2', '10.0.0.1', 5)).toMatchObject({ok: false, reason: 'no-such-address'})
+    expect(adm.admitIncoming(100, '10.0.0.9', 'h1', '10.0.0.1', 5)).toMatchObject({ok: false, reason: 'spoofed-source'})
+    expect(adm.admitIncoming(200, '10.0.0.9', 'h2', '10.0.0.1', 5)).toMatchObject({ok: false, reason: 'spoofed-source'})
+    expect(adm.admitIncoming(100, '10.0.0.9', 'h2', '10.0.0.77', 5)).toMatchObject({ok: false, reason: 'no-such-address'})
     expect(adm.admitIncoming(200, '10.0.0.2', 'h2', '10.0.0.1', 5)).toMatchObject({ok: true, dst: {vm: {name: 'red1'}}})
     expect(adm.admitIncoming(100, '10.0.0.200', 'h2', '10.0.0.1', 5)).toMatchObject({ok: false, reason: 'ingress-denied'})
+    expect(audit.query({kind: 'rule'}).map((e) => [e.tenant, e.vm, e.host, e.detail.reason])).toEqual([
+      ['blue', 'admin', 'h1', 'spoofed-source'], ['red', '?', 'h2', 'spoofed-source'], ['blue', 'admin', 'h2', 'no-such-address'],
+      ['blue', 'lonely', 'h2', 'ingress-denied'],
+    ])
   })
 
   it('a rule change resets exactly the disallowed connections, groups them per host for the pushes, audits each', () => {
