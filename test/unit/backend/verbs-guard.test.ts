@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest'
+import type {AuditKind} from '../../../src/backend/audit.js'
 import {formatGid, parseGid, trackedPeerOf, VerbsGuard} from '../../../src/backend/verbs-guard.js'
 import {Errno, GSI_QKEY, QpAttrMask, QpState, QpType} from '../../../src/rdma-constants.js'
 import {memoryAudit} from './fixtures.js'
@@ -61,7 +62,7 @@ describe('destination checks (C11, C21)', () => {
     if (errno === 0) expect(r).toEqual({ok: true})
     else {
       expect(r).toMatchObject({ok: false, errno, kind})
-      expect(audit.counters()[kind!]).toBe(1)
+      expect(audit.counters()[kind as AuditKind]).toBe(1)
     }
   })
 

@@ -46,8 +46,9 @@ describe('RConntrack invariant (property)', () => {
       const track = new ConnTrack()
       const vmOf = (n: string) => reg.vm(n)
       for (const raw of steps) {
-        let step = raw
-        if ('removeAt' in raw) {
+        let step: RuleChange | {src: string; dst: string; port: number}
+        if (!('removeAt' in raw)) step = raw
+        else {
           const all = existing(sg)
           if (all.length === 0) continue
           step = all[raw.removeAt % all.length]

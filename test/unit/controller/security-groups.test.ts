@@ -27,7 +27,7 @@ describe('security group evaluation at connection setup', () => {
     ['web1', 'red1', 18515, 'cross-vpc', 'same vIP family, other VNI: never (C17)'],
     ['red1', 'web1', 18515, 'cross-vpc', 'and not the other way either'],
     ['red1', 'red2', 18515, 'allow', 'red-open admits its CIDR'],
-  ] as const)('%s -> %s:%i is %s (%s)', (src, dst, port, expected) => {
+  ] as const)('%s -> %s:%i is %s (%s)', (src, dst, port, expected, _why) => {
     expect(verdict(evaluate(state, attempt(src, dst, port)))).toBe(expected)
   })
 
