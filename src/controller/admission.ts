@@ -7,7 +7,7 @@ import type {AuditSink} from '../backend/audit.js'
 import {ConnTrack, type Connection, type ConnectionInit, type Violation} from './conntrack.js'
 import {Registry, type Location} from './registry.js'
 import {applyRuleChange, describeChange, type RuleChange} from './rule-change.js'
-import {describeMatch, evaluate, sgStateFromPlan, type Decision, type RuleError, type SgState} from './security-groups.js'
+import {describeMatch, evaluate, sgStateFromPlan, type Decision, type Port, type RuleError, type SgState} from './security-groups.js'
 
 export interface AdmitRequest {
   srcVm: string // the VM the request came from (the backend knows it: never taken from tenant data)
@@ -58,6 +58,22 @@ export class Admission {
   }
 
   /**
+   * UD has no connection: an address handle is the moment to check (catalogue C14, C17). With rdma_cm (SIDR)
+   * the port is known; a bare create_ah names none, so only rules that cover every port admit it.
+   */
+  admitDatagram(srcVm: string, dstVip: string, port?: number): AdmitResult {
+    const src = this.registry.vm(srcVm)
+    if (!src) return {ok: false, reason: 'unknown-vm', message: `no VM "${srcVm}"`}
+    const dst = this.registry.lookup(src.vni, dstVip)
+    if (!dst) {
+      const message = `no VM has ${dstVip} in the VPC of ${src.name} (VNI ${src.vni})`
+      this.audit?.record({tenant: src.tenant, vm: src.name, host: src.host}, 'rule', {reason: 'no-such-address', dstVip, ud: true, message})
+      return {ok: false, reason: 'no-such-address', message}
+    }
+    return this.decide(src.name, dst, port ?? 'all')
+  }
+
+  /**
    * The receiving side's check of a REQ: the MasQ header names the VNI, the cma_hdr the source vIP, the
    * frame came from `fromHost`. The claimed source must really live on that host (C18), then the rules apply.
    */
@@ -78,7 +94,7 @@ export class Admission {
     return this.decide(src.vm.name, dst, port)
   }
 
-  private decide(srcName: string, dst: Location, port: number): AdmitResult {
+  private decide(srcName: string, dst: Location, port: Port): AdmitResult {
     const src = this.registry.vm(srcName)!
     const decision = evaluate(this.sgState, {src, dst: dst.vm, port})
     if (decision.allowed) return {ok: true, dst, decision}

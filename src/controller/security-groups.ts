@@ -36,8 +36,12 @@ export type Decision =
 export interface ConnectAttempt {
   src: Vm // from the registry: its real vIP and groups
   dst: Vm
-  port: number // the rdma_cm port the destination listens on
+  // the rdma_cm port the destination listens on; 'all' for a UD address handle made without rdma_cm, which
+  // names no port: then only a rule covering every port admits it
+  port: Port
 }
+
+export type Port = number | 'all'
 
 export function sgStateFromPlan(plan: ResolvedPlan): SgState {
   return {version: 1, groups: new Map(plan.securityGroups.map((g) => [g.name, g]))}
@@ -66,9 +70,12 @@ function ipOf(s: string): number | null {
   return n
 }
 
+const covers = (rule: SgRule, port: Port): boolean =>
+  port === 'all' ? rule.portMin <= 1 && rule.portMax >= 65535 : port >= rule.portMin && port <= rule.portMax
+
 /** does `rule` name `peer` (by vIP in its cidr, or by membership of its group) and cover `port`? */
-export function ruleAdmits(rule: SgRule, peer: Vm, port: number): boolean {
-  if (port < rule.portMin || port > rule.portMax) return false
+export function ruleAdmits(rule: SgRule, peer: Vm, port: Port): boolean {
+  if (!covers(rule, port)) return false
   if (rule.group !== undefined) return peer.securityGroups.includes(rule.group)
   if (rule.cidr === undefined) return false
   const c = cidrOf(rule.cidr)
@@ -76,7 +83,7 @@ export function ruleAdmits(rule: SgRule, peer: Vm, port: number): boolean {
   return c !== null && ip !== null && cidrContains(c, ip)
 }
 
-function firstMatch(state: SgState, owner: Vm, direction: Direction, peer: Vm, port: number): RuleMatch | null {
+function firstMatch(state: SgState, owner: Vm, direction: Direction, peer: Vm, port: Port): RuleMatch | null {
   for (const name of owner.securityGroups) {
     const g = state.groups.get(name)
     if (!g) continue
@@ -101,15 +108,17 @@ export function evaluate(state: SgState, a: ConnectAttempt): Decision {
     ? {group: null, direction: 'egress' as const, index: -1, rule: ALLOW_ALL}
     : firstMatch(state, src, 'egress', dst, port)
   if (!egress) {
-    return {allowed: false, reason: 'egress-denied', message: `no egress rule of ${src.name} [${src.securityGroups.join(', ')}] allows ${dst.vip} port ${port}`}
+    return {allowed: false, reason: 'egress-denied', message: `no egress rule of ${src.name} [${src.securityGroups.join(', ')}] allows ${dst.vip} ${portText(port)}`}
   }
   const ingress = firstMatch(state, dst, 'ingress', src, port)
   if (!ingress) {
     const groups = dst.securityGroups.length === 0 ? 'no security group' : dst.securityGroups.join(', ')
-    return {allowed: false, reason: 'ingress-denied', message: `no ingress rule of ${dst.name} [${groups}] allows ${src.vip} port ${port}`}
+    return {allowed: false, reason: 'ingress-denied', message: `no ingress rule of ${dst.name} [${groups}] allows ${src.vip} ${portText(port)}`}
   }
   return {allowed: true, egress, ingress}
 }
+
+const portText = (p: Port): string => (p === 'all' ? 'on all ports' : `port ${p}`)
 
 /** one line for logs and the audit trail */
 export function describeMatch(m: RuleMatch): string {

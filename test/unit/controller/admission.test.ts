@@ -65,6 +65,20 @@ describe('admission (controller policy core)', () => {
     })).toMatchObject({ok: false, reason: 'unknown-vm'})
   })
 
+  it('UD address handles: same VPC only; without a port only all-port rules admit (C14)', () => {
+    const {adm} = setup()
+    expect(adm.admitDatagram('admin', '10.0.0.1')).toMatchObject({ok: true, dst: {vm: {name: 'web1'}}}) // web: 10.0.0.8/30 all ports
+    expect(adm.admitDatagram('app1', '10.0.0.1')).toMatchObject({ok: false, reason: 'egress-denied'}) // app egress: ports 18515-18520 only
+    expect(adm.admitDatagram('app1', '10.0.0.1', 18515)).toMatchObject({ok: true}) // SIDR names the port
+    expect(adm.admitDatagram('app2', '10.0.0.2')).toEqual({
+      ok: false, reason: 'egress-denied', rej: RejReason.PRIMARY_REMOTE_GID_REJECTED,
+      message: 'no egress rule of app2 [app] allows 10.0.0.2 on all ports',
+    })
+    expect(adm.admitDatagram('red1', '10.0.0.9')).toMatchObject({ok: false, reason: 'no-such-address'}) // blue's admin
+    expect(adm.admitDatagram('red1', '10.0.0.2')).toMatchObject({ok: true, dst: {vm: {name: 'red2'}}})
+    expect(adm.admitDatagram('nobody', '10.0.0.2')).toMatchObject({ok: false, reason: 'unknown-vm'})
+  })
+
   it('a security-group denial is a REJ with reason 12 and an audit entry naming tenant and VM', () => {
     const {adm, audit} = setup()
     expect(adm.admit({srcVm: 'app1', dstVip: '10.0.0.1', port: 18516})).toEqual({
