@@ -13,6 +13,14 @@ export interface Location {
   wireGid: string // ::ffff:wireIp, what RConnrename programs into the QP's address vector
 }
 
+/** the flat, JSON-friendly shape for RPC replies (the same fields as step 3's VpcRegistry.VmLocation) */
+export interface FlatLocation {vm: string; tenant: string; vni: number; vip: string; host: string; underlay: string; wireIp: string; gid: string; hostGid: string}
+
+export const flatLocation = (l: Location): FlatLocation => ({
+  vm: l.vm.name, tenant: l.vm.tenant, vni: l.vm.vni, vip: l.vm.vip, host: l.host.name, underlay: l.underlay,
+  wireIp: l.wireIp, gid: l.vm.gid, hostGid: l.host.gid,
+})
+
 export type RegistryError =
   | {error: 'duplicate-vm'; message: string}
   | {error: 'duplicate-address'; message: string}

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {LookupCache, Registry} from '../../../src/controller/registry.js'
+import {flatLocation, LookupCache, Registry} from '../../../src/controller/registry.js'
 import {policyPlan, vmOf} from './fixtures/plan.js'
 
 describe('VPC registry', () => {
@@ -13,6 +13,14 @@ describe('VPC registry', () => {
     expect(blue?.wireIp).toBe('192.168.0.1') // masq: the host address is on the wire
     expect(blue?.wireGid).toBe('::ffff:192.168.0.1')
     expect(reg.lookup(200, '10.0.0.2')?.host.name).toBe('h2')
+  })
+
+  it('flattens a location for RPC replies', () => {
+    const loc = new Registry(policyPlan()).lookup(200, '10.0.0.2')!
+    expect(flatLocation(loc)).toEqual({
+      vm: 'red2', tenant: 'red', vni: 200, vip: '10.0.0.2', host: 'h2', underlay: '192.168.0.2', wireIp: '192.168.0.2',
+      gid: '::ffff:10.0.0.2', hostGid: '::ffff:192.168.0.2',
+    })
   })
 
   it.each([
