@@ -134,12 +134,30 @@ export class Admission {
     const r = applyRuleChange(this.sgState, change, this.track, (n) => this.registry.vm(n))
     if (!r.ok) return r
     this.sgState = r.newState
-    this.track.reset(r.resets.map((v) => v.conn.id))
+    return {ok: true, version: r.newState.version, resets: r.resets, byHost: this.resetAll(r.resets, describeChange(change))}
+  }
+
+  /** a VM joins or leaves groups on a running lab: the same re-check and resets as a rule change */
+  setVmGroups(vm: string, groups: readonly string[]): RuleChangeResult {
+    const v = this.registry.vm(vm)
+    if (!v) return {ok: false, error: 'unknown-group', message: `no VM "${vm}"`}
+    for (const g of groups) {
+      const sg = this.sgState.groups.get(g)
+      if (!sg) return {ok: false, error: 'unknown-group', message: `no security group "${g}"`}
+      if (sg.tenant !== v.tenant) return {ok: false, error: 'foreign-group', message: `group "${g}" belongs to tenant "${sg.tenant}", not "${v.tenant}"`}
+    }
+    this.registry.setSecurityGroups(vm, groups)
+    const resets = this.track.reevaluate(this.sgState, (n) => this.registry.vm(n))
+    return {ok: true, version: this.sgState.version, resets, byHost: this.resetAll(resets, `${vm} groups = [${groups.join(', ')}]`)}
+  }
+
+  private resetAll(resets: readonly Violation[], cause: string): Map<string, Connection[]> {
+    this.track.reset(resets.map((v) => v.conn.id))
     const byHost = new Map<string, Connection[]>()
-    for (const v of r.resets) {
+    for (const v of resets) {
       const c = v.conn
       this.audit?.record({tenant: c.tenant, vm: c.srcVm, host: c.srcHost}, 'reset', {
-        conn: c.id, src: c.srcVm, dst: c.dstVm, port: c.port, reason: v.reason, change: describeChange(change), message: v.message,
+        conn: c.id, src: c.srcVm, dst: c.dstVm, port: c.port, reason: v.reason, change: cause, message: v.message,
       })
       for (const h of new Set([c.srcHost, c.dstHost])) {
         const list = byHost.get(h) ?? []
@@ -147,7 +165,7 @@ export class Admission {
         byHost.set(h, list)
       }
     }
-    return {ok: true, version: r.newState.version, resets: r.resets, byHost}
+    return byHost
   }
 }
 

@@ -112,6 +112,16 @@ export class Registry {
     return {ok: true, generation: ++this.gen}
   }
 
+  /** a VM joins or leaves security groups (the caller checks that the groups exist and are the tenant's) */
+  setSecurityGroups(name: string, groups: readonly string[]): RegistryResult {
+    const vm = this.vms.get(name)
+    if (!vm) return {ok: false, error: 'unknown-vm', message: `no VM "${name}"`}
+    const changed: Vm = {...vm, securityGroups: [...new Set(groups)]}
+    this.vms.set(name, changed)
+    this.byAddress.set(key(vm.vni, vm.vip), changed)
+    return {ok: true, generation: ++this.gen}
+  }
+
   /** live migration: the VM keeps its vIP; its wire address follows the new host (addressPlan) */
   moveVm(name: string, hostName: string): RegistryResult {
     const vm = this.vms.get(name)

@@ -122,4 +122,22 @@ describe('admission (controller policy core)', () => {
     expect(change('remove nope ingress --cidr 10.0.0.0/24')).toMatchObject({ok: false, error: 'unknown-group'})
     expect(adm.sg.version).toBe(3)
   })
+
+  it('a VM leaving a group loses the connections that membership admitted, and the registry generation moves', () => {
+    const {adm, audit, connect} = setup()
+    connect('far', '10.0.0.2', 18515) // far is in app: app1 admits group app
+    connect('far', '10.0.0.1', 18515) // and web1 admits group app on 18515
+    connect('admin', '10.0.0.1', 5)
+    const g0 = adm.registry.generation
+    const r = adm.setVmGroups('far', ['web'])
+    if (!r.ok) throw new Error(r.message)
+    expect(r.resets.map((v) => `${v.conn.srcVm}->${v.conn.dstVm} ${v.reason}`)).toEqual(['far->app1 ingress-denied', 'far->web1 ingress-denied'])
+    expect(adm.track.list().map((c) => c.srcVm)).toEqual(['admin'])
+    expect(adm.registry.generation).toBe(g0 + 1)
+    expect(audit.query({kind: 'reset'}).map((e) => e.detail.change)).toEqual(['far groups = [web]', 'far groups = [web]'])
+    expect(adm.setVmGroups('far', ['red-open'])).toMatchObject({ok: false, error: 'foreign-group'})
+    expect(adm.setVmGroups('far', ['nope'])).toMatchObject({ok: false, error: 'unknown-group'})
+    expect(adm.setVmGroups('far', ['app', 'web'])).toMatchObject({ok: true, resets: []})
+    expect(typeof connect('far', '10.0.0.2', 18515)).toBe('object')
+  })
 })
