@@ -140,7 +140,7 @@ export class Admission {
   /** a VM joins or leaves groups on a running lab: the same re-check and resets as a rule change */
   setVmGroups(vm: string, groups: readonly string[]): RuleChangeResult {
     const v = this.registry.vm(vm)
-    if (!v) return {ok: false, error: 'unknown-group', message: `no VM "${vm}"`}
+    if (!v) return {ok: false, error: 'unknown-vm', message: `no VM "${vm}"`}
     for (const g of groups) {
       const sg = this.sgState.groups.get(g)
       if (!sg) return {ok: false, error: 'unknown-group', message: `no security group "${g}"`}

@@ -133,6 +133,7 @@ export function describeMatch(m: RuleMatch): string {
 
 export type RuleErrorCode =
   | 'unknown-group' | 'bad-cidr' | 'bad-ports' | 'no-peer' | 'both-peers' | 'foreign-group' | 'duplicate-rule' | 'no-such-rule'
+  | 'unknown-vm'
 
 export interface RuleError {error: RuleErrorCode; message: string; hint?: string}
 

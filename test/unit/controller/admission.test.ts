@@ -137,6 +137,7 @@ describe('admission (controller policy core)', () => {
     expect(audit.query({kind: 'reset'}).map((e) => e.detail.change)).toEqual(['far groups = [web]', 'far groups = [web]'])
     expect(adm.setVmGroups('far', ['red-open'])).toMatchObject({ok: false, error: 'foreign-group'})
     expect(adm.setVmGroups('far', ['nope'])).toMatchObject({ok: false, error: 'unknown-group'})
+    expect(adm.setVmGroups('ghost', [])).toMatchObject({ok: false, error: 'unknown-vm'})
     expect(adm.setVmGroups('far', ['app', 'web'])).toMatchObject({ok: true, resets: []})
     expect(typeof connect('far', '10.0.0.2', 18515)).toBe('object')
   })
