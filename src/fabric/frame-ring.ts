@@ -56,7 +56,7 @@ export class FrameRing {
       if (!this.growable) return false
       this.growRecords()
     }
-    this.buf.set(len === src.length && off === 0 ? src : src.subarray(off, off + len), at)
+    copyBytes(src, off, len, this.buf, at)
     const cap = this.buf.length
     // bytes consumed: the frame, plus the tail gap when it wrapped
     this.used += at === this.wr ? len : cap - this.wr + len
@@ -141,4 +141,11 @@ export class FrameRing {
     this.head = 0
     this.grows++
   }
+}
+
+/** Copy without allocating: a subarray view per frame would cost a scavenge every few thousand frames. */
+export function copyBytes(src: Uint8Array, off: number, len: number, dst: Uint8Array, at: number): void {
+  if (off === 0 && len === src.length) dst.set(src, at)
+  else if (len <= 256) for (let i = 0; i < len; i++) dst[at + i] = src[off + i]!
+  else dst.set(src.subarray(off, off + len), at) // one small view against a copy of > 256 bytes
 }

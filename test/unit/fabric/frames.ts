@@ -5,7 +5,7 @@ import type {Fabric} from '../../../src/topology/types.js'
 
 export const PAYLOAD_OFF = 14 + 20 + 8
 
-export function makeFrame(len: number, dscp: number, src = 0, seq = 0, buf = new Uint8Array(len)): Uint8Array {
+export function makeFrame(len: number, dscp: number, src = 0, seq = 0, buf: Uint8Array = new Uint8Array(len)): Uint8Array {
   buf.fill(0, 0, len)
   buf[12] = 0x08
   buf[13] = 0x00
