@@ -6,6 +6,8 @@ export class Timer {
   /** Heap slot, -1 when not armed (owned by the clock). */
   slot = -1
   deadline = 0
+  /** Arming order, to break deadline ties first-armed-first (runs are deterministic). */
+  order = 0
   constructor(readonly fire: (nowNs: number) => void) {}
   get armed(): boolean {
     return this.slot >= 0
@@ -19,9 +21,10 @@ export interface Clock {
   cancel(timer: Timer): void
 }
 
-/** Deadline-ordered heap of timers; ties fire in arming order is not guaranteed (callers must not rely on it). */
+/** Deadline-ordered heap of timers; equal deadlines fire in the order they were (last) armed. */
 export class TimerHeap {
   private heap: Timer[] = []
+  private armed = 0
 
   get size(): number {
     return this.heap.length
@@ -32,6 +35,7 @@ export class TimerHeap {
   }
 
   push(t: Timer, at: number): void {
+    t.order = this.armed++
     if (t.slot >= 0) {
       const earlier = at < t.deadline
       t.deadline = at
@@ -73,7 +77,7 @@ export class TimerHeap {
     while (i > 0) {
       const p = (i - 1) >> 1
       const pt = h[p]!
-      if (pt.deadline <= t.deadline) break
+      if (before(pt, t)) break
       h[i] = pt
       pt.slot = i
       i = p
@@ -89,9 +93,9 @@ export class TimerHeap {
     for (;;) {
       let c = 2 * i + 1
       if (c >= n) break
-      if (c + 1 < n && h[c + 1]!.deadline < h[c]!.deadline) c++
+      if (c + 1 < n && before(h[c + 1]!, h[c]!)) c++
       const ct = h[c]!
-      if (ct.deadline >= t.deadline) break
+      if (before(t, ct)) break
       h[i] = ct
       ct.slot = i
       i = c
@@ -99,6 +103,10 @@ export class TimerHeap {
     h[i] = t
     t.slot = i
   }
+}
+
+function before(a: Timer, b: Timer): boolean {
+  return a.deadline < b.deadline || (a.deadline === b.deadline && a.order < b.order)
 }
 
 /** Virtual time for tests and simulations: time moves only when the test says so. */

@@ -7,7 +7,7 @@
 import type {Clock} from './clock.js'
 import {TokenBucket} from './token-bucket.js'
 import {Errno} from '../rdma-constants.js'
-import type {ResolvedPlan} from '../topology/types.js'
+import type {Mode, ResolvedPlan} from '../topology/types.js'
 
 /** Default burst: 100 µs at the rate, at least 16 KiB (a few MTU-sized packets). */
 export function defaultBurstBytes(rateBps: number): number {
@@ -60,14 +60,62 @@ export class RateLimiterGroup<K = string> {
   }
 }
 
-/** Per-tenant limiters from a plan: every tenant with qos.rateBps > 0 gets a bucket, keyed by tenant name. */
+/** Per-tenant limiters from a plan: every tenant with qos.rateBps > 0 gets a bucket, keyed by tenantKey(name). */
 export function tenantLimiters(plan: Pick<ResolvedPlan, 'tenants'>, clock: Clock, capacity = Infinity): RateLimiterGroup<string> {
   const g = new RateLimiterGroup<string>(clock, capacity)
   for (const t of plan.tenants) {
     if (t.qos.rateBps > 0) {
-      const r = g.setLimit(t.name, t.qos.rateBps)
+      const r = g.setLimit(tenantKey(t.name), t.qos.rateBps)
       if (!r.ok) throw new Error(`tenant ${t.name}: ${r.reason}`)
     }
+  }
+  return g
+}
+
+/**
+ * Which budget a VM's QPs draw from, by mode (DESIGN §2 QoS column): masq groups all QPs of a tenant into one
+ * budget; sriov limits each VF (one per VM) on its own; freeflow enforces the tenant budget in its software relay
+ * (same key, different place); bare and hyv have no QoS.
+ */
+export type QosScope = 'tenant' | 'vf' | 'none'
+
+export function qosScope(mode: Mode): QosScope {
+  switch (mode) {
+    case 'masq':
+    case 'freeflow':
+      return 'tenant'
+    case 'sriov':
+      return 'vf'
+    default:
+      return 'none'
+  }
+}
+
+/** Limiter keys: prefixed so that a VM named like a tenant cannot share its budget. */
+export const tenantKey = (tenant: string): string => `tenant:${tenant}`
+export const vfKey = (vm: string): string => `vf:${vm}`
+
+/** The limiter key for a VM's traffic, undefined when its mode has no QoS. */
+export function limiterKey(vm: {name: string; tenant: string; mode: Mode}): string | undefined {
+  const scope = qosScope(vm.mode)
+  return scope === 'tenant' ? tenantKey(vm.tenant) : scope === 'vf' ? vfKey(vm.name) : undefined
+}
+
+/**
+ * The limiters one host's RNIC needs: a bucket per tenant with VMs here in a tenant-scoped mode, and a bucket per
+ * sriov VM here (its VF, at its tenant's rate). Keys are those of limiterKey(). ENOSPC beyond `capacity` throws:
+ * validation should have refused such a plan.
+ */
+export function hostLimiters(plan: Pick<ResolvedPlan, 'tenants' | 'vms'>, host: string, clock: Clock, capacity = Infinity): RateLimiterGroup<string> {
+  const g = new RateLimiterGroup<string>(clock, capacity)
+  const rate = new Map(plan.tenants.map((t) => [t.name, t.qos.rateBps]))
+  for (const vm of plan.vms) {
+    if (vm.host !== host) continue
+    const key = limiterKey(vm)
+    const r = rate.get(vm.tenant) ?? 0
+    if (key === undefined || r <= 0 || g.rateOf(key) > 0) continue
+    const res = g.setLimit(key, r)
+    if (!res.ok) throw new Error(`host ${host}: rate limiter for ${key}: ${res.reason}`)
   }
   return g
 }

@@ -36,6 +36,16 @@ describe('VirtualClock', () => {
     expect(t.armed).toBe(false)
   })
 
+  it('equal deadlines fire in arming order (re-arming counts as arming again)', () => {
+    const clock = new VirtualClock()
+    const fired: number[] = []
+    const ts = Array.from({length: 50}, (_, i) => new Timer(() => fired.push(i)))
+    for (const t of ts) clock.arm(t, 100)
+    clock.arm(ts[3]!, 100)
+    clock.runUntilIdle()
+    expect(fired).toEqual([...Array.from({length: 50}, (_, i) => i).filter((i) => i !== 3), 3])
+  })
+
   it('a timer armed in the past fires at the current time', () => {
     const clock = new VirtualClock(1000)
     let at = -1

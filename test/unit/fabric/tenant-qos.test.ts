@@ -4,9 +4,9 @@ import {createDownlink} from '../../../src/fabric/downlink.js'
 import {createEgressPort, portOptionsFromFabric} from '../../../src/fabric/egress.js'
 import {uniformJitter} from '../../../src/fabric/impair.js'
 import {Port} from '../../../src/fabric/port.js'
-import {RateLimiterGroup, defaultBurstBytes, dscpFor, tenantLimiters} from '../../../src/fabric/tenant-qos.js'
+import {RateLimiterGroup, defaultBurstBytes, dscpFor, hostLimiters, limiterKey, qosScope, tenantLimiters} from '../../../src/fabric/tenant-qos.js'
 import {Errno} from '../../../src/rdma-constants.js'
-import type {Fabric, Tenant} from '../../../src/topology/types.js'
+import type {Fabric, Mode, Tenant, Vm} from '../../../src/topology/types.js'
 import {Recorder, fabric} from './frames.js'
 import {pacedSource, requester} from './sim.js'
 
@@ -29,7 +29,7 @@ describe('RateLimiterGroup', () => {
     const f = fabric({linkRateBps: 100e9, bufferBytes: 4 << 20})
     const {clock, rnic, uplinks} = star(f, 2)
     const limiter = tenantLimiters({tenants: [tenant('A', 2e9, 0), tenant('B', 0, 0)]}, clock)
-    const qp = {src: 1, dscp: 0, len: 4096, tenant: 'A'}
+    const qp = {src: 1, dscp: 0, len: 4096, tenant: 'tenant:A'}
     const req = requester(clock, uplinks[0]!, [qp, qp, qp, qp], {limiter, retryNs: 300})
     const qpsA = req.qps
     const durNs = 10e6
@@ -73,6 +73,38 @@ describe('RateLimiterGroup', () => {
   })
 })
 
+describe('limiters per host and mode', () => {
+  const vm = (name: string, tenantName: string, host: string, mode: Mode) => ({name, tenant: tenantName, host, mode}) as Vm
+
+  it('masq and freeflow share a tenant budget, sriov limits each VF, bare and hyv have none', () => {
+    expect(qosScope('masq')).toBe('tenant')
+    expect(qosScope('freeflow')).toBe('tenant')
+    expect(qosScope('sriov')).toBe('vf')
+    expect(qosScope('bare')).toBe('none')
+    expect(qosScope('hyv')).toBe('none')
+    expect(limiterKey(vm('v1', 'A', 'h1', 'masq'))).toBe('tenant:A')
+    expect(limiterKey(vm('v1', 'A', 'h1', 'sriov'))).toBe('vf:v1')
+    expect(limiterKey(vm('v1', 'A', 'h1', 'hyv'))).toBeUndefined()
+  })
+
+  it('a host gets one bucket per tenant present in a tenant-scoped mode and one per sriov VM', () => {
+    const plan = {
+      tenants: [tenant('A', 4e9, 0), tenant('B', 2e9, 0), tenant('C', 0, 0)],
+      vms: [
+        vm('a1', 'A', 'h1', 'masq'), vm('a2', 'A', 'h1', 'masq'), vm('a3', 'A', 'h2', 'masq'),
+        vm('b1', 'B', 'h1', 'sriov'), vm('b2', 'B', 'h1', 'sriov'), vm('c1', 'C', 'h1', 'masq'), vm('b3', 'B', 'h1', 'hyv'),
+      ],
+    }
+    const g = hostLimiters(plan, 'h1', new VirtualClock())
+    expect(g.size).toBe(3)
+    expect(g.rateOf('tenant:A')).toBe(4e9)
+    expect(g.rateOf('vf:b1')).toBe(2e9)
+    expect(g.rateOf('vf:b2')).toBe(2e9)
+    expect(g.rateOf('tenant:C')).toBe(0)
+    expect(() => hostLimiters(plan, 'h1', new VirtualClock(), 2)).toThrow(/rate limiter/)
+  })
+})
+
 describe('DSCP marking helper', () => {
   it('gives tenant traffic its tenant DSCP and provider traffic the provider DSCP', () => {
     const plan = {tenants: [tenant('A', 0, 10), tenant('B', 0, 18)], provider: {dscp: 48}}
@@ -92,8 +124,8 @@ describe('QoS on a congested link (issue 5 "Done when")', () => {
     const j = uniformJitter(o.uplinkJitterNs, o.seed)
     const uplinks = [0, 1].map(() => new Port({...portOptionsFromFabric(f, clock, down.input, {burstBytes: 0}), jitter: j}))
     const limiter = tenantLimiters({tenants: [tenant('A', o.rateA, 0), tenant('B', o.rateB, 0)]}, clock)
-    requester(clock, uplinks[0]!, new Array(4).fill({src: 1, dscp: 0, len: 4096, tenant: 'A'}), {limiter, retryNs: 3277})
-    requester(clock, uplinks[1]!, new Array(4).fill({src: 2, dscp: 0, len: 4096, tenant: 'B'}), {limiter, retryNs: 3277})
+    requester(clock, uplinks[0]!, new Array(4).fill({src: 1, dscp: 0, len: 4096, tenant: 'tenant:A'}), {limiter, retryNs: 3277})
+    requester(clock, uplinks[1]!, new Array(4).fill({src: 2, dscp: 0, len: 4096, tenant: 'tenant:B'}), {limiter, retryNs: 3277})
     const warm = 2e6
     const end = 40e6
     clock.runUntil(end)
