@@ -10,6 +10,7 @@ export interface PortTuning {
   burstBytes?: number
   maxFrameBytes?: number
   queueBytes?: readonly number[]
+  ecnMarkBytes?: number
 }
 
 export function portOptionsFromFabric(fabric: Fabric, clock: Clock, next: FrameSink, tuning: PortTuning = {}) {

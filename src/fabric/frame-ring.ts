@@ -18,6 +18,8 @@ export class FrameRing {
   bytes = 0
   /** Times the storage was reallocated (for allocation checks). */
   grows = 0
+  /** Byte offset of the frame pushed last. */
+  lastOff = 0
 
   constructor(byteCapacity: number, frameCapacity: number, private readonly growable = false) {
     this.buf = new Uint8Array(Math.max(1, byteCapacity))
@@ -61,6 +63,7 @@ export class FrameRing {
     // bytes consumed: the frame, plus the tail gap when it wrapped
     this.used += at === this.wr ? len : cap - this.wr + len
     this.wr = at + len
+    this.lastOff = at
     const rec = (this.head + this.n) % this.offs.length
     this.offs[rec] = at
     this.lens[rec] = len

@@ -9,7 +9,7 @@
 // like netem with a rate; reordering is impair.ts's job).
 
 import {type Clock, Timer} from './clock.js'
-import {frameDscp} from './dscp.js'
+import {frameDscp, markCe} from './dscp.js'
 import {FrameRing} from './frame-ring.js'
 
 export interface FrameSink {
@@ -38,6 +38,11 @@ export interface PortOptions {
   burstBytes?: number
   /** Largest frame accepted; larger ones are dropped and counted as oversize. Default 9216 (jumbo). */
   maxFrameBytes?: number
+  /**
+   * ECN step marking: a frame queued behind more than this many bytes of its class leaves with CE set if it is
+   * ECN-capable (the single-threshold marking DCQCN deployments configure as RED min = max). Off when undefined.
+   */
+  ecnMarkBytes?: number
   /** Extra delay per frame in ns (impair.ts), sampled once per frame. */
   jitter?: () => number
 }
@@ -51,6 +56,8 @@ export interface QueueCounters {
   sentBytes: number
   /** Peak queued bytes. */
   peakBytes: number
+  /** Frames marked CE. */
+  ecnMarked: number
 }
 
 export interface PortCounters {
@@ -73,6 +80,7 @@ export class Port implements FrameSink {
   private readonly burstNs: number
   private readonly maxFrame: number
   private readonly jitter: (() => number) | undefined
+  private readonly ecnMarkBytes: number
   private readonly prioOf: Uint8Array // DSCP -> queue
   private readonly limits: number[]
   private readonly queues: FrameRing[]
@@ -92,6 +100,7 @@ export class Port implements FrameSink {
     this.burstNs = (o.burstBytes ?? DEFAULT_BURST_BYTES) * this.nsPerByte
     this.maxFrame = o.maxFrameBytes ?? DEFAULT_MAX_FRAME
     this.jitter = o.jitter
+    this.ecnMarkBytes = o.ecnMarkBytes ?? Infinity
     this.prioOf = new Uint8Array(64)
     for (let d = 0; d < 64; d++) this.prioOf[d] = Math.min(Math.max(0, o.dscpPriority[d] ?? o.priorities - 1), o.priorities - 1)
     this.limits = []
@@ -102,7 +111,7 @@ export class Port implements FrameSink {
       this.limits.push(limit)
       // limit + one frame of slack covers the wasted tail gap when a frame wraps (frame-ring.ts)
       this.queues.push(new FrameRing(limit + this.maxFrame, Math.min(4096, Math.ceil(limit / MIN_FRAME) + 2), true))
-      queues.push({enqueuedFrames: 0, enqueuedBytes: 0, droppedFrames: 0, droppedBytes: 0, sentFrames: 0, sentBytes: 0, peakBytes: 0})
+      queues.push({enqueuedFrames: 0, enqueuedBytes: 0, droppedFrames: 0, droppedBytes: 0, sentFrames: 0, sentBytes: 0, peakBytes: 0, ecnMarked: 0})
     }
     const inFlightBytes = o.rateBps > 0 ? Math.ceil((o.rateBps / 8e9) * this.delayNs) : 0
     this.inFlight = new FrameRing(inFlightBytes + 4 * this.maxFrame, 256, true)
@@ -157,7 +166,10 @@ export class Port implements FrameSink {
       this.rearm(now)
       return
     }
+    // the bytes ahead of this frame decide the mark; the queue's copy is marked, never the caller's buffer
+    const ahead = q.bytes
     q.push(frame, off, len)
+    if (ahead > this.ecnMarkBytes && markCe(q.buf, q.lastOff, len)) c.ecnMarked++
     this.queued++
     if (q.bytes > c.peakBytes) c.peakBytes = q.bytes
     if (!this.servicing) this.service(now)

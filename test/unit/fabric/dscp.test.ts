@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {frameDscp, ipv4HeaderChecksum, markDscp} from '../../../src/fabric/dscp.js'
+import {Ecn, frameDscp, ipv4HeaderChecksum, markCe, markDscp} from '../../../src/fabric/dscp.js'
 import {makeFrame} from './frames.js'
 
 describe('DSCP', () => {
@@ -44,5 +44,19 @@ describe('DSCP', () => {
     const before = f.slice()
     expect(markDscp(f, 0, 80, 48)).toBe(false)
     expect(f).toEqual(before)
+  })
+
+  it('marks CE only on ECN-capable frames, keeping the DSCP and a valid checksum', () => {
+    for (const [ecn, marks] of [[Ecn.NOT_ECT, false], [Ecn.ECT0, true], [Ecn.ECT1, true], [Ecn.CE, false]] as const) {
+      const f = makeFrame(80, 26)
+      f[15] = (26 << 2) | ecn
+      const c = ipv4HeaderChecksum(f, 0)
+      f[24] = c >> 8
+      f[25] = c & 0xff
+      expect(markCe(f, 0, 80)).toBe(marks)
+      expect(f[15]! & 3).toBe(marks ? Ecn.CE : ecn)
+      expect(frameDscp(f, 0, 80)).toBe(26)
+      expect((f[24]! << 8) | f[25]!).toBe(ipv4HeaderChecksum(f, 0))
+    }
   })
 })

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {Timer, VirtualClock} from '../../../src/fabric/clock.js'
+import {Ecn, ipv4HeaderChecksum} from '../../../src/fabric/dscp.js'
 import {Port, type PortOptions} from '../../../src/fabric/port.js'
 import {Recorder, fabric, makeFrame} from './frames.js'
 
@@ -147,5 +148,44 @@ describe('Port buffers', () => {
     expect(port.counters.oversize).toBe(1)
     for (let i = 0; i < 5; i++) port.transmit(makeFrame(1000, 0, 0, i, buf), 0, 1000)
     expect(port.counters.queues[1]!.droppedFrames).toBe(2) // 1 cut through, 2 queued, 2 dropped
+  })
+})
+
+describe('Port ECN marking', () => {
+  it('marks CE on ECN-capable frames queued behind more than the threshold, in the queue copy only', () => {
+    const clock = new VirtualClock()
+    const got: Array<{seq: number; ecn: number; csumOk: boolean}> = []
+    const f = fabric()
+    const port = new Port({
+      clock,
+      next: {
+        transmit(fr, off, len) {
+          const v = fr.subarray(off, off + len)
+          got.push({seq: new DataView(v.buffer, v.byteOffset).getUint32(44), ecn: v[15]! & 3, csumOk: ((v[24]! << 8) | v[25]!) === ipv4HeaderChecksum(v, 0)})
+        },
+      },
+      rateBps: 1e9,
+      delayNs: 0,
+      priorities: 2,
+      dscpPriority: f.dscpPriority,
+      bufferBytes: 1 << 20,
+      burstBytes: 0,
+      ecnMarkBytes: 3000,
+    })
+    const buf = new Uint8Array(1000)
+    for (let i = 0; i < 10; i++) {
+      makeFrame(1000, 0, 0, i, buf)
+      buf[15]! |= i % 2 === 0 ? Ecn.ECT0 : Ecn.NOT_ECT
+      const c = ipv4HeaderChecksum(buf, 0)
+      buf[24] = c >> 8
+      buf[25] = c & 0xff
+      port.transmit(buf, 0, 1000)
+      expect(buf[15]! & 3).toBe(i % 2 === 0 ? Ecn.ECT0 : Ecn.NOT_ECT) // the caller's buffer is never touched
+    }
+    clock.runUntilIdle()
+    // frame 0 cuts through; frame k (k >= 1) finds (k - 1) * 1000 bytes queued ahead: > 3000 from frame 5 on
+    expect(got.map((g) => g.ecn)).toEqual([2, 0, 2, 0, 2, 0, 3, 0, 3, 0])
+    expect(got.every((g) => g.csumOk)).toBe(true)
+    expect(port.counters.queues[1]!.ecnMarked).toBe(2)
   })
 })
