@@ -147,10 +147,14 @@ describe('QoS on a congested link (issue 5 "Done when")', () => {
       const f = fabric({linkRateBps: 10e9, bufferBytes: 512 * 1024})
       if (!prioritised) f.dscpPriority = new Array(64).fill(1)
       const {clock, rnic, uplinks} = star(f, 3)
-      // provider: 2 Gbps of 1 KiB frames from host 0; tenant: two unlimited flooders on hosts 1 and 2 (20 Gbps offered)
-      const provider = pacedSource(clock, uplinks[0]!, {src: 9, dscp: 48, len: 4096, gapNs: 16384})
-      requester(clock, uplinks[1]!, [{src: 1, dscp: 0, len: 4096}], {retryNs: 3277})
-      requester(clock, uplinks[2]!, [{src: 1, dscp: 0, len: 4096}], {retryNs: 3277})
+      // the plan marks provider traffic 48 (priority 0 in this fabric) and tenant A's traffic 0 (priority 1)
+      const plan = {tenants: [tenant('A', 0, 0)], provider: {dscp: 48}}
+      const providerDscp = dscpFor(plan, {kind: 'provider'})
+      const tenantDscp = dscpFor(plan, {kind: 'tenant', tenant: 'A'})
+      // provider: 2 Gbps of 4 KiB frames from host 0; tenant: two unlimited flooders on hosts 1 and 2 (20 Gbps offered)
+      const provider = pacedSource(clock, uplinks[0]!, {src: 9, dscp: providerDscp, len: 4096, gapNs: 16384})
+      requester(clock, uplinks[1]!, [{src: 1, dscp: tenantDscp, len: 4096}], {retryNs: 3277})
+      requester(clock, uplinks[2]!, [{src: 1, dscp: tenantDscp, len: 4096}], {retryNs: 3277})
       const end = 20e6
       clock.runUntil(end)
       provider.stop()
