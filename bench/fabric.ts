@@ -3,7 +3,9 @@
 //    cost of classification, counters and impairment draws.
 // 2. paced: the same chain in real time (RealClock) at 100 Gbps with 1 µs propagation delay per port, so every frame
 //    is copied into the in-flight ring and released by the clock's setImmediate drain loop; fed with backpressure.
-// 3. allocation: heap growth and GC counts (scavenges = minor GCs) over the paced run of N frames (default 1e6).
+// 3. allocation: heap growth and GC counts (scavenges = minor GCs) over N frames (default 1e6), paced in real time
+//    (event loop included) and in virtual time (the model alone).
+// Timings are the best of 3 runs.
 import {PerformanceObserver, constants as perfConstants} from 'node:perf_hooks'
 import {setImmediate as yieldToLoop} from 'node:timers/promises'
 import {type Clock, RealClock, VirtualClock} from '../src/fabric/clock.js'
@@ -129,11 +131,22 @@ async function allocation(n: number) {
   return {frames: n, heapGrowthBytes: g.heapGrowthBytes, scavenges: g.scavenges, majorGcs: g.majorGcs, paced: g.result}
 }
 
+/** Best of 3: the machine is shared, and the least disturbed run is the closest to the model's own cost. */
+async function best<T extends {nsPerFrame: number}>(f: () => Promise<T>): Promise<T> {
+  let b: T | undefined
+  for (let i = 0; i < 3; i++) {
+    const r = await f()
+    if (!b || r.nsPerFrame < b.nsPerFrame) b = r
+  }
+  return b!
+}
+
 await paced(64, 20_000) // warm-up (JIT)
 await paced(4096, 20_000)
+const bestProcessing = async (len: number, n: number) => (await best(async () => ({nsPerFrame: processing(len, n)}))).nsPerFrame
 const result = {
-  processingNsPerFrame: {b64: processing(64, Math.min(N, 1_000_000)), b4096: processing(4096, Math.min(N, 200_000))},
-  paced100G: {b64: await paced(64, Math.min(N, 200_000)), b4096: await paced(4096, Math.min(N, 100_000))},
+  processingNsPerFrame: {b64: await bestProcessing(64, Math.min(N, 500_000)), b4096: await bestProcessing(4096, Math.min(N, 200_000))},
+  paced100G: {b64: await best(() => paced(64, Math.min(N, 200_000))), b4096: await best(() => paced(4096, Math.min(N, 100_000)))},
   allocation: await allocation(N),
   allocationVirtual: await allocationVirtual(N),
 }
