@@ -4,6 +4,7 @@
 import {crc32} from 'node:zlib'
 import {HdrBytes, Mask, OPCODES, type OpcodeOffsets} from './opcodes.js'
 import {PacketView} from './packet.js'
+import {crc32Masked, crc32Update} from './crc.js'
 import {copyBytes, rd16, rd24, rd32, rd32le, wr16, wr24, wr32, wr32le} from './bytes.js'
 
 export {ipToU32, u32ToIp, macFromString, macToString, gidToIp, ipToGid} from './addr.js'
@@ -39,51 +40,25 @@ export function frameLength(opcode: number, payloadLen: number): number {
 
 // ---- ICRC (IBTA §14.6.4 / rxe_icrc.c) ----
 // ICRC = crc32(0xFF×8 ‖ IPv4 hdr{TOS,TTL,csum = 0xFF..} ‖ UDP{csum = 0xFFFF} ‖ BTH{byte 4 = 0xFF} ‖ rest ‖ pad).
-// The 8 0xFF bytes stand for the masked LRH; we start from their CRC and chain node:zlib's native crc32.
-const CRC_FF8 = crc32(new Uint8Array(8).fill(0xff))
+// The 8 0xFF bytes stand for the masked LRH; we start from their CRC. Masking is an OR table over the
+// IPv4+UDP+BTH bytes, so neither side copies or mutates the frame.
+const CRC_FF8 = crc32(new Uint8Array(8).fill(0xff)) | 0
 const MAX_HDR = 40 // largest BTH + extension headers (COMPARE_SWAP / FETCH_ADD)
-const scratch = new Uint8Array(IPV4_HLEN + UDP_HLEN + MAX_HDR)
-// One fixed view per header length, so the hot path never makes a subarray of the scratch.
-const scratchView: Uint8Array[] = []
-for (let n = 0; n <= MAX_HDR; n++) scratchView.push(scratch.subarray(0, IPV4_HLEN + UDP_HLEN + n))
-const ZERO_PAD = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(2), new Uint8Array(3)]
+const ICRC_OR_MASK = new Uint8Array(IPV4_HLEN + UDP_HLEN + MAX_HDR)
+for (const k of [1, 8, 10, 11, IPV4_HLEN + 6, IPV4_HLEN + 7, IPV4_HLEN + UDP_HLEN + 4]) ICRC_OR_MASK[k] = 0xff
+const SMALL_COPY = 128 // below this a byte loop beats making a subarray for TypedArray.set
 
-// Masked IPv4+UDP+BTH+ext headers of the frame at `ipOff` into the scratch; returns the running CRC.
-function crcHeaders(buf: Uint8Array, ipOff: number, hdrLen: number): number {
-  const n = IPV4_HLEN + UDP_HLEN + hdrLen
-  copyBytes(scratch, 0, buf, ipOff, n)
-  scratch[1] = 0xff // TOS
-  scratch[8] = 0xff // TTL
-  scratch[10] = 0xff // header checksum
-  scratch[11] = 0xff
-  scratch[IPV4_HLEN + 6] = 0xff // UDP checksum
-  scratch[IPV4_HLEN + 7] = 0xff
-  scratch[IPV4_HLEN + UDP_HLEN + 4] = 0xff // BTH FECN/BECN/resv6
-  return crc32(scratchView[hdrLen]!, CRC_FF8)
-}
-
-// A one-entry cache of the last region view: repeated frames in the same buffer slot cost no allocation.
-let regionBuf: Uint8Array | null = null
-let regionStart = 0
-let regionEnd = 0
-let regionView: Uint8Array = new Uint8Array(0)
-function region(buf: Uint8Array, start: number, end: number): Uint8Array {
-  if (buf !== regionBuf || start !== regionStart || end !== regionEnd) {
-    regionBuf = buf
-    regionStart = start
-    regionEnd = end
-    regionView = buf.subarray(start, end)
-  }
-  return regionView
+// ICRC (as int32) of the frame whose IPv4 header starts at `ip`, with `hdrLen` bytes of BTH + extension headers,
+// up to `end` (exclusive: where the ICRC goes).
+function icrcOf(buf: Uint8Array, ip: number, hdrLen: number, end: number): number {
+  const c = crc32Masked(CRC_FF8, buf, ip, ICRC_OR_MASK, IPV4_HLEN + UDP_HLEN + hdrLen)
+  const rest = ip + IPV4_HLEN + UDP_HLEN + hdrLen
+  return end > rest ? crc32Update(c, buf, rest, end) : c
 }
 
 /** ICRC of the complete frame buf[off, off+len) (ICRC bytes at the end excluded from the sum). */
 export function icrc(buf: Uint8Array, off: number, len: number): number {
-  let c = crcHeaders(buf, off + ETH_HLEN, HdrBytes.BTH)
-  const restStart = off + BTH_OFFSET + HdrBytes.BTH
-  const restEnd = off + len - HdrBytes.ICRC
-  if (restEnd > restStart) c = crc32(buf.subarray(restStart, restEnd), c)
-  return c >>> 0
+  return icrcOf(buf, off + ETH_HLEN, HdrBytes.BTH, off + len - HdrBytes.ICRC) >>> 0
 }
 
 /** RFC 791 header checksum over the 20-byte IPv4 header at `o` (the checksum field counted as is). */
@@ -97,8 +72,8 @@ export function ipv4Checksum(b: Uint8Array, o: number): number {
 // ---- decode ----
 
 /**
- * Decodes the frame at buf[off, off+len) into `out`. Returns a DecodeStatus; never throws, never allocates
- * (beyond one cached payload view). `out.payloadOff` is absolute in `buf`.
+ * Decodes the frame at buf[off, off+len) into `out`. Returns a DecodeStatus; never throws and does not
+ * allocate (payloads of 128 B or more make one cached view for zlib). `out.payloadOff` is absolute in `buf`.
  */
 export function decodeFrame(buf: Uint8Array, off: number, len: number, out: PacketView): number {
   if (off < 0 || len < 0 || off + len > buf.length) return DecodeStatus.TRUNCATED
@@ -167,10 +142,9 @@ export function decodeFrame(buf: Uint8Array, off: number, len: number, out: Pack
   out.payloadOff = bth + info.length
   out.payloadLen = rest - pad
 
-  let c = crcHeaders(buf, ip, info.length)
-  if (rest > 0) c = crc32(region(buf, bth + info.length, end - HdrBytes.ICRC), c)
+  const c = icrcOf(buf, ip, info.length, end - HdrBytes.ICRC)
   out.icrc = c >>> 0
-  if (out.icrc !== rd32le(buf, end - HdrBytes.ICRC)) return DecodeStatus.BAD_ICRC
+  if (c !== (rd32le(buf, end - HdrBytes.ICRC) | 0)) return DecodeStatus.BAD_ICRC
   return DecodeStatus.OK
 }
 
@@ -217,8 +191,9 @@ function readExtHeaders(buf: Uint8Array, bth: number, o: OpcodeOffsets, mask: nu
 export class FrameEncoder {
   /**
    * Encodes `pkt` with payload bytes payload[payloadOff, payloadOff+payloadLen) into out[off, …) and returns the
-   * frame length. Sets pkt.padCnt, pkt.mask and pkt.icrc. Pass the exact payload view (payloadOff 0, payloadLen =
-   * payload.length) to avoid making a subarray. Throws RangeError only on caller bugs (opcode, space).
+   * frame length. Sets pkt.padCnt, pkt.mask and pkt.icrc. Payloads of 128 B or more are copied with
+   * TypedArray.set: pass the exact payload view (payloadOff 0, payloadLen = payload.length) to avoid making a
+   * subarray. Throws RangeError only on caller bugs (opcode, payload range, space).
    */
   encodeInto(out: Uint8Array, off: number, pkt: PacketView, payload: Uint8Array | null, payloadOff: number,
     payloadLen: number): number {
@@ -268,22 +243,22 @@ export class FrameEncoder {
 
     // payload + pad
     let p = bth + info.length
-    let src: Uint8Array | null = null
     if (payloadLen > 0) {
-      if (payload === null) throw new RangeError('payloadLen > 0 without a payload')
-      src = payloadOff === 0 && payloadLen === payload.length ? payload
-        : payload.subarray(payloadOff, payloadOff + payloadLen)
-      out.set(src, p)
+      if (payload === null || payloadOff < 0 || payloadOff + payloadLen > payload.length) {
+        throw new RangeError('payload range outside the payload buffer')
+      }
+      if (payloadLen < SMALL_COPY) copyBytes(out, p, payload, payloadOff, payloadLen)
+      else if (payloadOff === 0 && payloadLen === payload.length) out.set(payload, p)
+      else out.set(payload.subarray(payloadOff, payloadOff + payloadLen), p)
       p += payloadLen
     }
     for (let i = 0; i < pad; i++) out[p + i] = 0
     p += pad
 
-    let c = crcHeaders(out, ip, info.length)
-    if (src !== null) c = crc32(src, c)
-    if (pad > 0) c = crc32(ZERO_PAD[pad]!, c)
+    // Summed over the bytes just written: one pass over the payload region of `out` (hot in cache).
+    const c = icrcOf(out, ip, info.length, p)
     pkt.icrc = c >>> 0
-    wr32le(out, p, pkt.icrc)
+    wr32le(out, p, c)
     return frameLen
   }
 }
