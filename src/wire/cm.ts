@@ -1,6 +1,7 @@
 // IB CM messages (IBTA vol 1 §12.6) in 256-byte MADs: REQ, MRA, REJ, REP, RTU, DREQ, DREP as plain typed objects.
 // Each layout is a table of fields (offset, width, bit position) relative to the CM data after the MAD header;
 // one generic codec walks the tables. Offsets from IBTA §12.6.5-12.6.11 and ib_cm's cm_msgs.h.
+import {writeGid} from './addr.js'
 import {rd16, rd24, rd32, rd64, wr16, wr24, wr32, wr64} from './bytes.js'
 import {WireError} from './errors.js'
 import {
@@ -275,4 +276,21 @@ export function emptyCmPath(): CmPath {
     localLid: 0, remoteLid: 0, localGid: new Uint8Array(16), remoteGid: new Uint8Array(16), flowLabel: 0,
     packetRate: 0, trafficClass: 0, hopLimit: 0, sl: 0, subnetLocal: 0, localAckTimeout: 0,
   }
+}
+
+/**
+ * The path a RoCEv2 CM message carries (ib_cm cm_format_req for RoCE): LIDs 0xFFFF (permissive), GIDs
+ * ::ffff:<host IPv4>, hop limit > 1 so the peer treats it as routed; IPs as uint32.
+ */
+export function roceCmPath(srcIp: number, dstIp: number,
+  opts: {hopLimit?: number; trafficClass?: number; localAckTimeout?: number} = {}): CmPath {
+  const p = emptyCmPath()
+  p.localLid = 0xffff
+  p.remoteLid = 0xffff
+  writeGid(p.localGid, 0, srcIp)
+  writeGid(p.remoteGid, 0, dstIp)
+  p.hopLimit = opts.hopLimit ?? 64
+  p.trafficClass = opts.trafficClass ?? 0
+  p.localAckTimeout = opts.localAckTimeout ?? 18
+  return p
 }

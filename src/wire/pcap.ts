@@ -1,6 +1,7 @@
 // Classic pcap files (LINKTYPE_ETHERNET). The writer appends buffered records with fs.writeSync on an fd;
 // the reader accepts µs and ns magic in both byte orders; mergePcaps orders records by timestamp (stable).
 import {closeSync, openSync, readFileSync, writeSync} from 'node:fs'
+import {performance} from 'node:perf_hooks'
 import {WireError} from './errors.js'
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4
@@ -66,6 +67,13 @@ export class PcapWriter {
     b.set(off === 0 && incl === data.length ? data : data.subarray(off, off + incl), this.pos)
     this.pos += incl
     this.records++
+  }
+
+  /** Appends a record stamped with the wall clock (µs resolution, no BigInt: for the capture hot path). */
+  writeNow(data: Uint8Array, off = 0, len = data.length - off): void {
+    const ms = performance.timeOrigin + performance.now()
+    const sec = Math.floor(ms / 1000)
+    this.writeAt(sec, Math.floor((ms - sec * 1000) * 1e6), data, off, len)
   }
 
   /** Appends a record stamped `tsNs` (default: now). */

@@ -4,7 +4,7 @@ import {toHex} from '../../../src/wire/bytes.js'
 import {
   decodeReqPrivate, encodeReqPrivate, parseRdmaIpServiceId, rdmaIpServiceId, REQ_USER_MAX, REQ_USER_MAX_MASQ,
 } from '../../../src/wire/cma.js'
-import {type CmMessage, type CmRej, decodeCm, emptyCmPath, encodeCm} from '../../../src/wire/cm.js'
+import {type CmMessage, type CmRej, decodeCm, emptyCmPath, encodeCm, roceCmPath} from '../../../src/wire/cm.js'
 import {WireError} from '../../../src/wire/errors.js'
 import {DecodeStatus, decodeFrame, ipToU32} from '../../../src/wire/frame.js'
 import {madOfFrame} from '../../../src/wire/gsi.js'
@@ -76,6 +76,7 @@ describe('CM MADs of roce-sample-22.pcap', () => {
     expect(Buffer.from(priv.user.subarray(0, 11)).toString()).toBe('app-private')
     expect(priv.user).toHaveLength(REQ_USER_MAX)
     expect(parseRdmaIpServiceId(msg.serviceId)).toEqual({ps: PortSpace.TCP, port: 18515})
+    expect(roceCmPath(ipToU32('10.0.0.1'), ipToU32('10.0.0.2'))).toEqual(msg.primaryPath)
   })
 })
 

@@ -77,3 +77,16 @@ describe('mergePcaps', () => {
     expect(() => mergePcaps([path.join(dir, 'empty.pcap')], out)).toThrow(WireError)
   })
 })
+
+describe('PcapWriter.writeNow', () => {
+  it('stamps records with the wall clock', () => {
+    const file = path.join(dir, 'now.pcap')
+    const before = BigInt(Date.now() - 1000) * 1_000_000n
+    const w = new PcapWriter(file)
+    w.writeNow(Uint8Array.of(7, 8, 9), 1)
+    w.close()
+    const r = readPcap(readFileSync(file)).records[0]!
+    expect(Array.from(r.data)).toEqual([8, 9])
+    expect(r.tsNs > before && r.tsNs < before + 10_000_000_000n).toBe(true)
+  })
+})
