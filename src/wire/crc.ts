@@ -50,6 +50,14 @@ export function crc32Update(crc: number, b: Uint8Array, start: number, end: numb
 /** Continues `crc` over b[start, start+n) with each byte OR-ed with orMask[k] (0xFF = masked to all ones). */
 export function crc32Masked(crc: number, b: Uint8Array, start: number, orMask: Uint8Array, n: number): number {
   let c = ~crc
-  for (let k = 0; k < n; k++) c = TABLE[(c ^ (b[start + k]! | orMask[k]!)) & 0xff]! ^ (c >>> 8)
+  let k = 0
+  for (; k + 4 <= n; k += 4) {
+    const i = start + k
+    c ^= (b[i]! | orMask[k]!) | ((b[i + 1]! | orMask[k + 1]!) << 8) | ((b[i + 2]! | orMask[k + 2]!) << 16) |
+      ((b[i + 3]! | orMask[k + 3]!) << 24)
+    c = TABLE[768 + (c & 0xff)]! ^ TABLE[512 + ((c >>> 8) & 0xff)]! ^ TABLE[256 + ((c >>> 16) & 0xff)]! ^
+      TABLE[c >>> 24]!
+  }
+  for (; k < n; k++) c = TABLE[(c ^ (b[start + k]! | orMask[k]!)) & 0xff]! ^ (c >>> 8)
   return ~c
 }

@@ -187,13 +187,13 @@ function readExtHeaders(buf: Uint8Array, bth: number, o: OpcodeOffsets, mask: nu
 
 // ---- encode ----
 
-/** Writes complete frames from a PacketView. Stateless apart from module scratch; safe to share. */
+/** Writes complete frames from a PacketView. Holds no per-frame state: one instance can serve every QP. */
 export class FrameEncoder {
   /**
    * Encodes `pkt` with payload bytes payload[payloadOff, payloadOff+payloadLen) into out[off, …) and returns the
-   * frame length. Sets pkt.padCnt, pkt.mask and pkt.icrc. Payloads of 128 B or more are copied with
-   * TypedArray.set: pass the exact payload view (payloadOff 0, payloadLen = payload.length) to avoid making a
-   * subarray. Throws RangeError only on caller bugs (opcode, payload range, space).
+   * frame length. Sets pkt.padCnt, pkt.mask and pkt.icrc. An exact payload view (payloadOff 0, payloadLen =
+   * payload.length) is copied with TypedArray.set; other ranges under 128 B by a byte loop, longer ones through a
+   * subarray (one small allocation). Throws RangeError only on caller bugs (opcode, payload range, space).
    */
   encodeInto(out: Uint8Array, off: number, pkt: PacketView, payload: Uint8Array | null, payloadOff: number,
     payloadLen: number): number {
@@ -247,8 +247,8 @@ export class FrameEncoder {
       if (payload === null || payloadOff < 0 || payloadOff + payloadLen > payload.length) {
         throw new RangeError('payload range outside the payload buffer')
       }
-      if (payloadLen < SMALL_COPY) copyBytes(out, p, payload, payloadOff, payloadLen)
-      else if (payloadOff === 0 && payloadLen === payload.length) out.set(payload, p)
+      if (payloadOff === 0 && payloadLen === payload.length) out.set(payload, p)
+      else if (payloadLen < SMALL_COPY) copyBytes(out, p, payload, payloadOff, payloadLen)
       else out.set(payload.subarray(payloadOff, payloadOff + payloadLen), p)
       p += payloadLen
     }
