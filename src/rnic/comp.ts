@@ -96,7 +96,9 @@ function checkPsn(qp: Qp, pkt: PacketView, w: SendWqe): CompState {
   if (diff < 0) {
     // most likely a retried packet: complete if it matches the WQE's last PSN, else ignore
     if (pkt.psn === w.lastPsn) return CompState.COMP_ACK
-    if (pkt.opcode === Opcode.RC_ACKNOWLEDGE &&
+    // rxe lets an old ACKNOWLEDGE through here so a NAK can interrupt a multi-packet READ; a stale *positive*
+    // ACK (reordered or duplicated on the fabric) would reset comp.opcode and fail the READ, so masq drops it.
+    if (pkt.opcode === Opcode.RC_ACKNOWLEDGE && (pkt.aethSyndrome & AETH_TYPE_MASK) !== AethType.ACK &&
       (qp.compOpcode === Opcode.RC_RDMA_READ_RESPONSE_FIRST || qp.compOpcode === Opcode.RC_RDMA_READ_RESPONSE_MIDDLE)) {
       return CompState.CHECK_ACK
     }

@@ -282,7 +282,8 @@ function readReply(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
   // a replay re-checks that the MR is still registered (rxe_recheck_mr)
   if (res.replay && res.resid > 0 && (!mr || !mr.valid)) return RespState.ERR_RKEY_VIOLATION
   const mtu = qp.mtu
-  let first = true
+  // a replay that does not start at the original first PSN continues with MIDDLE/LAST (rdatm_res_state_replay)
+  let first = !res.replay || res.curPsn === res.firstPsn
   do {
     const n = res.resid < mtu ? res.resid : mtu
     const opcode = first
