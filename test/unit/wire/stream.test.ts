@@ -64,3 +64,17 @@ describe('FrameReassembler', () => {
     expect(() => writeLengthPrefix(new Uint8Array(2), 0, 65536)).toThrow(RangeError)
   })
 })
+
+describe('FrameReassembler on hostile input', () => {
+  it('any bytes in any chunking: never throws, frames tile the stream exactly', () => {
+    fc.assert(fc.property(fc.uint8Array({maxLength: 600}), fc.array(fc.nat(600), {maxLength: 6}), (bytes, cuts) => {
+      const points = [0, ...cuts.map(c => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length]
+      const r = new FrameReassembler(4)
+      let consumed = 0
+      for (let i = 1; i < points.length; i++) {
+        r.push(bytes.subarray(points[i - 1], points[i]), (_b, _off, len) => { consumed += 2 + len })
+      }
+      expect(consumed + r.pending).toBe(bytes.length)
+    }), {seed: 13, numRuns: 300})
+  })
+})
