@@ -13,6 +13,7 @@ import {Counter, Counters, DropCounters} from './counters.js'
 import {Cq} from './cq.js'
 import {Scratch} from './dma.js'
 import {checkMrInit, Mr, MrTable, REMOTE_ACCESS} from './mr.js'
+import {Gsi} from './gsi.js'
 import {Pd} from './pd.js'
 import type {Port} from './port.js'
 import {checkAttr, fromAttr, type PortInfo, Qp, type QpAttr, type QpCap, toAttr} from './qp.js'
@@ -113,6 +114,7 @@ export class Rnic {
 
   readonly portCounters = new Counters()
   readonly drops = new DropCounters()
+  readonly gsi: Gsi = new Gsi(this) // QP1: CM MADs (src/rnic/gsi.ts)
 
   // engine scratch, reused for every packet
   readonly txPkt = new PacketView()
@@ -331,6 +333,11 @@ export class Rnic {
     const qps: Record<number, Record<string, number>> = {}
     for (const qp of this.qpList) qps[qp.qpn] = qp.counters.toJSON()
     return {port: this.portCounters.toJSON(), drops: this.drops.toJSON(), qps}
+  }
+
+  /** A MAD from QP1 to the peer's QP1 (UD SEND ONLY, Q_Key 0x80010000). */
+  sendMad(srcIp: number, dstIp: number, dscp: number, mad: Uint8Array): void {
+    this.gsi.send(srcIp, dstIp, dscp, mad)
   }
 
   // ---- engine plumbing ----
