@@ -1,0 +1,217 @@
+// rdma_cm over real CM MADs between in-process hosts: connect / accept / data / disconnect, rejects, policy.
+import {describe, expect, it} from 'vitest'
+import {CmEvent, QpState, RejReason, SendFlags, WcOpcode, WcStatus, WrOpcode} from '../../../src/rdma-constants.js'
+import {decodeFrame} from '../../../src/wire/frame.js'
+import {PacketView} from '../../../src/wire/packet.js'
+import {decodeCm} from '../../../src/wire/cm.js'
+import {MAD_SIZE} from '../../../src/wire/mad.js'
+import {mulberry32} from '../../../src/rnic/port.js'
+import {serviceIdOf, type CmId, type EventChannel, type RdmaCm} from '../../../src/cm/rdma-cm.js'
+import {activeId, CAP, type CmLab, ep, type Ep, expectEvent, hostIp, listen, makeCmLab, RW} from './helpers.js'
+
+const PORT = 18515
+
+/** CM message types seen on the fabric (tap), in order. */
+function tapCm(lab: CmLab): string[] {
+  const seen: string[] = []
+  const pv = new PacketView()
+  const prev = lab.fabric.tap
+  lab.fabric.tap = (f, o, l, t) => {
+    prev?.(f, o, l, t)
+    if (decodeFrame(f, o, l, pv) !== 0 || pv.destQp !== 1) return
+    const m = decodeCm(f.subarray(pv.payloadOff, pv.payloadOff + MAD_SIZE))
+    if (!(m instanceof Error)) seen.push(m.type)
+  }
+  return seen
+}
+
+interface Conn {
+  client: {ch: EventChannel; id: CmId; e: Ep; cm: RdmaCm}
+  server: {ch: EventChannel; id: CmId; e: Ep; cm: RdmaCm; listener: CmId}
+}
+
+async function establish(lab: CmLab, opts: {pdata?: Uint8Array; repData?: Uint8Array} = {}): Promise<Conn> {
+  const scm = lab.agents[1]!.vm({addresses: [hostIp(1)]})
+  const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+  const se = await ep(lab.nics[1]!)
+  const ce = await ep(lab.nics[0]!)
+  const l = listen(scm, hostIp(1), PORT)
+  const c = await activeId(lab, ccm, ce, hostIp(1), PORT)
+  await c.id.connect({privateData: opts.pdata, responderResources: 4, initiatorDepth: 4, retryCount: 7, rnrRetryCount: 7})
+  const req = expectEvent(await lab.next(l.ch), CmEvent.CONNECT_REQUEST)
+  expect(req.listenId).toBe(l.id)
+  const sid = req.id
+  await sid.createQp(se.pd, {sendCq: se.cq, recvCq: se.cq, cap: CAP})
+  await sid.accept({responderResources: 4, initiatorDepth: 4, privateData: opts.repData})
+  const est = expectEvent(await lab.next(c.ch), CmEvent.ESTABLISHED)
+  expect(est.param.conn.qpNum).toBe(sid.qpNum)
+  expectEvent(await lab.next(l.ch), CmEvent.ESTABLISHED)
+  return {client: {...c, e: ce, cm: ccm}, server: {ch: l.ch, id: sid, e: se, cm: scm, listener: l.id}}
+}
+
+async function verifyData(lab: CmLab, k: Conn, seed = 1): Promise<void> {
+  const {client: c, server: s} = k
+  const src = c.e.mem.alloc(3000)
+  const rnd = mulberry32(seed)
+  for (let i = 0; i < src.length; i++) src.bytes[i] = (rnd() * 256) | 0
+  const dst = s.e.mem.alloc(3000)
+  const wdst = s.e.mem.alloc(3000)
+  const smr = await c.e.pd.regMr(src, 0)
+  const dmr = await s.e.pd.regMr(dst, RW)
+  const wmr = await s.e.pd.regMr(wdst, RW)
+  const sqp = s.id.qp!
+  const cqp = c.id.qp!
+  sqp.postRecv({wrId: 1n, sgList: [{addr: dst.addr, length: dst.length, lkey: dmr.lkey}]})
+  cqp.postSend({wrId: 2n, opcode: WrOpcode.SEND, sendFlags: SendFlags.SIGNALED, sgList: [{addr: src.addr, length: 3000, lkey: smr.lkey}]})
+  cqp.postSend({wrId: 3n, opcode: WrOpcode.RDMA_WRITE, sendFlags: SendFlags.SIGNALED, rdma: {remoteAddr: wmr.addr, rkey: wmr.rkey},
+    sgList: [{addr: src.addr, length: 3000, lkey: smr.lkey}]})
+  const cwc: unknown[] = []
+  const swc: unknown[] = []
+  await lab.pump(() => {
+    cwc.push(...c.e.cq.poll(4))
+    swc.push(...s.e.cq.poll(4))
+    return cwc.length >= 2 && swc.length >= 1
+  })
+  expect(cwc).toMatchObject([{wrId: 2n, status: WcStatus.SUCCESS, opcode: WcOpcode.SEND}, {wrId: 3n, status: WcStatus.SUCCESS, opcode: WcOpcode.RDMA_WRITE}])
+  expect(swc).toMatchObject([{wrId: 1n, status: WcStatus.SUCCESS, opcode: WcOpcode.RECV, byteLen: 3000}])
+  expect(Buffer.from(dst.bytes).equals(Buffer.from(src.bytes))).toBe(true)
+  expect(Buffer.from(wdst.bytes).equals(Buffer.from(src.bytes))).toBe(true)
+}
+
+describe('rdma_cm connect / accept / disconnect', () => {
+  it('establishes with REQ, MRA, REP, RTU, carries private data both ways and moves data (SEND, RDMA WRITE)', async () => {
+    const lab = makeCmLab()
+    const seen = tapCm(lab)
+    const pdata = new TextEncoder().encode('hello from the client')
+    const k = await establish(lab, {pdata, repData: new TextEncoder().encode('welcome')})
+    expect(seen).toEqual(['REQ', 'MRA', 'REP', 'RTU'])
+    expect((await k.client.id.qp!.query()).qpState).toBe(QpState.RTS)
+    expect((await k.server.id.qp!.query()).qpState).toBe(QpState.RTS)
+    await verifyData(lab, k)
+  })
+
+  it('CONNECT_REQUEST hands over the user private data only (cma_hdr stripped) and the swapped rd/atomic depths', async () => {
+    const lab = makeCmLab()
+    const scm = lab.agents[1]!.vm({addresses: [hostIp(1)]})
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const ce = await ep(lab.nics[0]!)
+    const l = listen(scm, hostIp(1), PORT)
+    const c = await activeId(lab, ccm, ce, hostIp(1), PORT)
+    await c.id.connect({privateData: Uint8Array.of(1, 2, 3), responderResources: 2, initiatorDepth: 5, rnrRetryCount: 6})
+    const req = expectEvent(await lab.next(l.ch), CmEvent.CONNECT_REQUEST)
+    expect(req.param.conn.privateData.length).toBe(56)
+    expect([...req.param.conn.privateData.subarray(0, 4)]).toEqual([1, 2, 3, 0])
+    expect(req.param.conn).toMatchObject({responderResources: 5, initiatorDepth: 2, rnrRetryCount: 6, qpNum: c.id.qpNum})
+    expect(req.id.peerAddr).toEqual({ip: hostIp(0), port: c.id.localAddr!.port})
+    expect(req.id.localAddr).toEqual({ip: hostIp(1), port: PORT})
+    expect(serviceIdOf(0x0106, 18515)).toBe(0x0000000001064853n)
+  })
+
+  for (const who of ['client', 'server'] as const) {
+    it(`disconnect from the ${who}: DISCONNECTED on both sides, DREQ/DREP on the wire, then TIMEWAIT_EXIT`, async () => {
+      const lab = makeCmLab()
+      const k = await establish(lab)
+      const seen = tapCm(lab)
+      const a = k[who]
+      const b = k[who === 'client' ? 'server' : 'client']
+      await a.id.disconnect()
+      expectEvent(await lab.next(b.ch), CmEvent.DISCONNECTED)
+      expectEvent(await lab.next(a.ch), CmEvent.DISCONNECTED)
+      expect(seen).toEqual(['DREQ', 'DREP'])
+      expect((await a.id.qp!.query()).qpState).toBe(QpState.ERR)
+      expect((await b.id.qp!.query()).qpState).toBe(QpState.ERR)
+      await b.id.disconnect() // after the peer's DREQ: nothing more to do (no second DREQ)
+      expectEvent(await lab.next(a.ch), CmEvent.TIMEWAIT_EXIT)
+      expectEvent(await lab.next(b.ch), CmEvent.TIMEWAIT_EXIT)
+      expect(seen).toEqual(['DREQ', 'DREP'])
+      expect(lab.agents[0]!.engine.connections).toBe(0)
+      expect(lab.agents[1]!.engine.connections).toBe(0)
+    })
+  }
+})
+
+describe('rdma_cm rejects', () => {
+  it('nothing listening → REJECTED with INVALID_SERVICE_ID (8)', async () => {
+    const lab = makeCmLab()
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const ce = await ep(lab.nics[0]!)
+    const c = await activeId(lab, ccm, ce, hostIp(1), 4000)
+    await c.id.connect()
+    const e = expectEvent(await lab.next(c.ch), CmEvent.REJECTED, RejReason.INVALID_SERVICE_ID)
+    expect(e.id).toBe(c.id)
+    expect((await c.id.qp!.query()).qpState).toBe(QpState.ERR)
+  })
+
+  it('application reject → REJECTED with CONSUMER_DEFINED (28) and its private data', async () => {
+    const lab = makeCmLab()
+    const seen = tapCm(lab)
+    const scm = lab.agents[1]!.vm({addresses: [hostIp(1)]})
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const ce = await ep(lab.nics[0]!)
+    const l = listen(scm, hostIp(1), PORT)
+    const c = await activeId(lab, ccm, ce, hostIp(1), PORT)
+    await c.id.connect()
+    const req = expectEvent(await lab.next(l.ch), CmEvent.CONNECT_REQUEST)
+    req.id.reject(new TextEncoder().encode('go away'))
+    const e = expectEvent(await lab.next(c.ch), CmEvent.REJECTED, RejReason.CONSUMER_DEFINED)
+    expect(new TextDecoder().decode(e.param.conn.privateData.subarray(0, 7))).toBe('go away')
+    expect(e.param.conn.privateData.length).toBe(148)
+    expect(seen).toEqual(['REQ', 'MRA', 'REJ'])
+  })
+
+  it('ingress policy deny → REJ 12 on the wire, REJECTED 12 at the client, no CONNECT_REQUEST', async () => {
+    const lab = makeCmLab(2, {}, {policy: {onIncomingReq: (ctx) => ctx.srcIp === hostIp(0) ? {allow: false, reason: 12} : {allow: true}}})
+    const seen = tapCm(lab)
+    const scm = lab.agents[1]!.vm({addresses: [hostIp(1)]})
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const ce = await ep(lab.nics[0]!)
+    const l = listen(scm, hostIp(1), PORT)
+    const c = await activeId(lab, ccm, ce, hostIp(1), PORT)
+    await c.id.connect()
+    expectEvent(await lab.next(c.ch), CmEvent.REJECTED, RejReason.PRIMARY_REMOTE_GID_REJECTED)
+    expect(seen).toEqual(['REQ', 'REJ'])
+    expect(l.ch.pending).toBe(0)
+  })
+
+  it('egress policy deny → REJECTED 12 and no REQ frame on the fabric', async () => {
+    const ctxs: unknown[] = []
+    const lab = makeCmLab(2, {}, {policy: {onOutgoingReq: async (ctx) => {
+      ctxs.push(ctx)
+      return {allow: false, reason: RejReason.PRIMARY_REMOTE_GID_REJECTED}
+    }}})
+    let frames = 0
+    lab.fabric.tap = () => frames++
+    const scm = lab.agents[1]!.vm({addresses: [hostIp(1)]})
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const ce = await ep(lab.nics[0]!)
+    listen(scm, hostIp(1), PORT)
+    const c = await activeId(lab, ccm, ce, hostIp(1), PORT)
+    await c.id.connect()
+    expectEvent(await lab.next(c.ch), CmEvent.REJECTED, RejReason.PRIMARY_REMOTE_GID_REJECTED)
+    expect(frames).toBe(0)
+    expect(ctxs).toMatchObject([{vni: 0, dstIp: hostIp(1), dstPort: PORT, srcIp: hostIp(0), ps: 0x0106}])
+  })
+
+  it('resolveAddr to an unreachable address → ADDR_ERROR', async () => {
+    const lab = makeCmLab(2, {}, {resolve: () => undefined})
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const ch = ccm.createEventChannel()
+    const id = ccm.createId(ch)
+    id.resolveAddr(undefined, {ip: '10.9.9.9', port: 1})
+    const e = await lab.next(ch)
+    expect(e.event).toBe(CmEvent.ADDR_ERROR)
+    expect(e.status).toBeLessThan(0)
+  })
+
+  it('binding a port twice → EADDRINUSE; a listener on 0.0.0.0 takes REQs for any local address', async () => {
+    const lab = makeCmLab()
+    const scm = lab.agents[1]!.vm({addresses: [hostIp(1)]})
+    listen(scm, '0.0.0.0', PORT)
+    const ch = scm.createEventChannel()
+    expect(() => scm.createId(ch).bindAddr({ip: hostIp(1), port: PORT})).toThrow(/in use/)
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const c = await activeId(lab, ccm, await ep(lab.nics[0]!), hostIp(1), PORT)
+    await c.id.connect()
+    await lab.pump(() => lab.agents[1]!.engine.stats.sent['MRA'] === 1)
+  })
+})
