@@ -6,7 +6,7 @@ import {ManualClock} from '../../../src/rnic/clock.js'
 import {type FabricOptions, LoopbackFabric, mulberry32} from '../../../src/rnic/port.js'
 import {Rnic} from '../../../src/rnic/rnic.js'
 import {CmAgent, type CmAgentOptions, type CmId, type EventChannel, type RdmaCm, type RdmaCmEvent} from '../../../src/cm/rdma-cm.js'
-import {RnicMadTransport} from '../../../src/cm/transport.js'
+import {type MadTransport, RnicMadTransport} from '../../../src/cm/transport.js'
 import {type Context, type Cq, openDevice, type Pd, VmMemory} from '../../../src/verbs/index.js'
 
 export interface CmLab {
@@ -22,7 +22,8 @@ export function hostIp(i: number): string {
   return `10.0.0.${i + 1}`
 }
 
-export function makeCmLab(n = 2, fabricOpts: FabricOptions = {}, agentOpts: Partial<CmAgentOptions> = {}): CmLab {
+export function makeCmLab(n = 2, fabricOpts: FabricOptions = {}, agentOpts: Partial<CmAgentOptions> = {},
+  transport: (nic: Rnic) => MadTransport = (nic) => new RnicMadTransport(nic)): CmLab {
   const clock = new ManualClock()
   const fabric = new LoopbackFabric({clock, ...fabricOpts})
   const nics: Rnic[] = []
@@ -31,7 +32,7 @@ export function makeCmLab(n = 2, fabricOpts: FabricOptions = {}, agentOpts: Part
     const nic = new Rnic({name: `rxe${i}`, gids: [hostIp(i)], clock, random: mulberry32(100 + i)})
     fabric.attach(nic)
     nics.push(nic)
-    agents.push(new CmAgent({transport: new RnicMadTransport(nic), clock, random: mulberry32(200 + i), ...agentOpts}))
+    agents.push(new CmAgent({transport: transport(nic), clock, random: mulberry32(200 + i), ...agentOpts}))
   }
   async function pump(cond: () => boolean, maxUs = 600e6): Promise<void> {
     const limit = clock.t + maxUs
