@@ -94,6 +94,8 @@ export interface CmEngineOptions {
   random?: () => number
   timeouts?: Partial<CmTimeouts>
   onReq?: ReqHandler
+  /** Called whenever a timer is armed (a real-time driver re-arms its setTimeout). */
+  onTimer?: () => void
 }
 
 type Step = {next: CmState; event?: CmConnEvent; send?: CmMessage}
@@ -111,6 +113,7 @@ export class CmEngine {
   readonly clock: Clock
   readonly timeouts: CmTimeouts
   onReq: ReqHandler | undefined
+  onTimer: (() => void) | undefined
   readonly stats = {
     sent: {} as Record<string, number>, received: {} as Record<string, number>, retransmits: 0,
     drops: {} as Record<string, number>,
@@ -125,6 +128,7 @@ export class CmEngine {
     this.random = opts.random ?? Math.random
     this.timeouts = {...TESTBED_TIMEOUTS, ...opts.timeouts}
     this.onReq = opts.onReq
+    this.onTimer = opts.onTimer
     this.tidCounter = Math.floor(this.random() * 0x7fffffff)
     transport.onMad((mad, from) => this.receive(mad, from))
   }
@@ -470,6 +474,7 @@ export class CmEngine {
 
   private arm(conn: CmConn, us: number): void {
     conn.deadline = this.clock.now() + us
+    this.onTimer?.()
   }
 
   private disarm(conn: CmConn): void {

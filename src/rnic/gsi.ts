@@ -8,6 +8,7 @@ import {FRAME_OVERHEAD} from '../wire/frame.js'
 import {MAD_SIZE} from '../wire/mad.js'
 import {PacketView} from '../wire/packet.js'
 import {Counter} from './counters.js'
+import {ringDoorbell} from './queue.js'
 import type {Rnic} from './rnic.js'
 import {udpSrcPort} from './tx.js'
 
@@ -57,6 +58,8 @@ export class Gsi {
     const n = encodeMadFrame(this.nic.encoder, this.buf, 0, p, mad)
     this.nic.portCounters.inc(Counter.SENT_PKTS)
     this.nic.port?.transmit(this.buf, 0, n)
+    // like ib_mad posting on QP1: ring the doorbell so an event-loop driver wakes up and moves the frame on
+    ringDoorbell(this.nic.doorbell)
   }
 }
 

@@ -1,0 +1,6 @@
+export * from './cm-engine.js'
+export * from './driver.js'
+export * from './errors.js'
+export * from './rdma-cm.js'
+export * from './timeouts.js'
+export * from './transport.js'
