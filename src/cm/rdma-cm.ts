@@ -214,17 +214,28 @@ export class CmAgent {
   readonly random: () => number
   private readonly listeners = new Map<string, CmId>()
   private readonly bound = new Set<string>()
+  /** Errors thrown by hooks (policy, resolver) or by event handling; the last one is kept for logs. */
+  readonly errors = {count: 0, last: undefined as unknown}
 
   constructor(opts: CmAgentOptions) {
     this.random = opts.random ?? Math.random
     this.engine = new CmEngine(opts.transport, {clock: opts.clock, random: this.random, timeouts: opts.timeouts,
-      onReq: (conn, req, from) => void this.onReq(conn, req, from)})
+      onReq: (conn, req, from) => void this.onReq(conn, req, from).catch((err: unknown) => {
+        // a failing hook (policy backend down, …): refuse like cm_destroy_id in REQ_RCVD and count it
+        this.failed(err)
+        this.engine.sendRej(conn, RejReason.CONSUMER_DEFINED)
+      })})
     this.policy = opts.policy ?? {}
     this.translate = opts.translate ?? ((_vni, ip) => ip)
     this.resolve = opts.resolve ?? ((vni, ip) => ({wireIp: this.translate(vni, ip), reachable: true}))
     this.localAckTimeout = opts.localAckTimeout ?? 14
     this.minRnrTimer = opts.minRnrTimer ?? 0
     this.trafficClass = opts.trafficClass ?? 0
+  }
+
+  failed(err: unknown): void {
+    this.errors.count++
+    this.errors.last = err
   }
 
   /** The rdma_cm API of one VM: its VNI (MasQ header in every REQ) and its device addresses. */
@@ -300,7 +311,7 @@ export class CmAgent {
     id.conn = conn
     id.req = req
     conn.context = id
-    conn.handler = (c, ev) => void listener.cm.onConnEvent(id, c, ev)
+    conn.handler = (c, ev) => void listener.cm.onConnEvent(id, c, ev).catch((err: unknown) => this.failed(err))
     const p = emptyParam()
     p.conn = {privateData: priv.user, responderResources: req.initiatorDepth, initiatorDepth: req.responderResources,
       flowControl: req.e2eFlowControl, retryCount: req.retryCount, rnrRetryCount: req.rnrRetryCount, srq: req.srq,
@@ -355,7 +366,10 @@ export class RdmaCm {
     id.state = 'ADDR_QUERY'
     const clock = this.agent.engine.clock
     const started = clock.now()
-    void Promise.resolve(this.agent.resolve(this.vniKey, dstIp)).then((r) => {
+    void Promise.resolve().then(() => this.agent.resolve(this.vniKey, dstIp)).catch((err: unknown) => {
+      this.agent.failed(err)
+      return undefined
+    }).then((r) => {
       if (id.destroyed || id.state !== 'ADDR_QUERY') return
       const late = clock.now() - started > timeoutMs * 1000
       if (!r || !r.reachable || late) {
@@ -424,7 +438,13 @@ export class RdmaCm {
     const dst = id.dst!
     const ctx: ReqPolicyContext = {vni: this.vniKey, ps: id.ps, srcIp: ipString(src.ip), srcPort: src.port,
       dstIp: ipString(dst.ip), dstPort: dst.port, srcWireIp: ipString(id.srcWire), dstWireIp: ipString(id.dstWire)}
-    const verdict = (await this.agent.policy.onOutgoingReq?.(ctx)) ?? {allow: true}
+    let verdict: PolicyDecision
+    try {
+      verdict = (await this.agent.policy.onOutgoingReq?.(ctx)) ?? {allow: true}
+    } catch (err) {
+      id.state = 'ROUTE_RESOLVED'
+      throw err
+    }
     if (id.destroyed) return
     if (!verdict.allow) {
       id.state = 'DISCONNECT'
@@ -446,7 +466,7 @@ export class RdmaCm {
       initiatorDepth, retryCount: id.retryCount, rnrRetryCount: param.rnrRetryCount ?? 7,
       pathMtu: qp.pd.ctx.info.maxMtu, srq: param.srq ?? 0, flowControl: param.flowControl ?? 0, privateData,
       trafficClass: this.agent.trafficClass, localAckTimeout: this.agent.localAckTimeout,
-      handler: (c, ev) => void this.onConnEvent(id, c, ev), context: id,
+      handler: (c, ev) => void this.onConnEvent(id, c, ev).catch((err: unknown) => this.agent.failed(err)), context: id,
     })
   }
 

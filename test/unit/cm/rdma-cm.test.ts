@@ -273,4 +273,27 @@ describe('rdma_cm edge cases', () => {
     await expect(c.id.accept()).rejects.toMatchObject({errno: 22})
     expect(() => id.bindAddr({ip: '10.7.7.7', port: 1})).toThrow(/not local/)
   })
+
+  it('a throwing hook never crashes the agent: ingress policy error → REJ 28, resolver error → ADDR_ERROR', async () => {
+    const lab = makeCmLab(2, {}, {policy: {onIncomingReq: () => {
+      throw new Error('controller unreachable')
+    }}})
+    const scm = lab.agents[1]!.vm({addresses: [hostIp(1)]})
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    listen(scm, hostIp(1), PORT)
+    const c = await activeId(lab, ccm, await ep(lab.nics[0]!), hostIp(1), PORT)
+    await c.id.connect()
+    expectEvent(await lab.next(c.ch), CmEvent.REJECTED, RejReason.CONSUMER_DEFINED)
+    expect(lab.agents[1]!.errors.count).toBe(1)
+
+    const lab2 = makeCmLab(2, {}, {resolve: () => {
+      throw new Error('no route')
+    }})
+    const cm2 = lab2.agents[0]!.vm({addresses: [hostIp(0)]})
+    const ch = cm2.createEventChannel()
+    const id = cm2.createId(ch)
+    id.resolveAddr(undefined, {ip: hostIp(1), port: PORT})
+    expect((await lab2.next(ch)).event).toBe(CmEvent.ADDR_ERROR)
+    expect(lab2.agents[0]!.errors.count).toBe(1)
+  })
 })
