@@ -11,13 +11,14 @@ import {
   decodeCm, emptyCmPath, encodeCm, REJ_ARI_SIZE, roceCmPath, TransportServiceType,
 } from '../wire/cm.js'
 import {WireError} from '../wire/errors.js'
+import {decodeSidr, encodeSidr, isSidr, type SidrRep, type SidrReq, SidrStatus} from './sidr.js'
 import {ibTimeoutUs, type CmTimeouts, TESTBED_TIMEOUTS} from './timeouts.js'
 import type {MadTransport} from './transport.js'
 
 /** enum ib_cm_state (cm.c), without SIDR and LAP. */
 export type CmState =
   | 'IDLE' | 'REQ_SENT' | 'REQ_RCVD' | 'MRA_REQ_SENT' | 'MRA_REQ_RCVD' | 'REP_SENT' | 'REP_RCVD' | 'MRA_REP_SENT'
-  | 'MRA_REP_RCVD' | 'ESTABLISHED' | 'DREQ_SENT' | 'DREQ_RCVD' | 'TIMEWAIT'
+  | 'MRA_REP_RCVD' | 'ESTABLISHED' | 'DREQ_SENT' | 'DREQ_RCVD' | 'TIMEWAIT' | 'SIDR_REQ_SENT' | 'SIDR_REQ_RCVD'
 
 /** enum ib_cm_event_type: what the consumer of a connection is told. */
 export type CmConnEvent =
@@ -31,6 +32,8 @@ export type CmConnEvent =
   | {type: 'DREQ_RECEIVED'; dreq: CmDreq}
   | {type: 'DREP_RECEIVED'}
   | {type: 'TIMEWAIT_EXIT'}
+  | {type: 'SIDR_REQ_ERROR'}
+  | {type: 'SIDR_REP_RECEIVED'; rep: SidrRep}
 
 export type CmConnHandler = (conn: CmConn, ev: CmConnEvent) => void
 
@@ -86,6 +89,19 @@ export interface RepArgs {
   privateData?: Uint8Array
 }
 
+export interface SidrReqArgs {
+  localIp: number
+  remoteIp: number
+  dscp?: number
+  serviceId: bigint
+  privateData: Uint8Array // ≤ 216 bytes (cma_hdr included)
+  handler: CmConnHandler
+  context?: unknown
+}
+
+/** Decides what to do with a new SIDR_REQ (answer it with sendSidrRep). */
+export type SidrReqHandler = (conn: CmConn, req: SidrReq, from: MadSource) => void
+
 /** Decides what to do with a new REQ (the rdma_cm layer: find the listener, apply policy, or reject). */
 export type ReqHandler = (conn: CmConn, req: CmReq, from: MadSource) => void
 
@@ -94,6 +110,7 @@ export interface CmEngineOptions {
   random?: () => number
   timeouts?: Partial<CmTimeouts>
   onReq?: ReqHandler
+  onSidrReq?: SidrReqHandler
   /** Called whenever a timer is armed (a real-time driver re-arms its setTimeout). */
   onTimer?: () => void
 }
@@ -113,6 +130,7 @@ export class CmEngine {
   readonly clock: Clock
   readonly timeouts: CmTimeouts
   onReq: ReqHandler | undefined
+  onSidrReq: SidrReqHandler | undefined
   onTimer: (() => void) | undefined
   readonly stats = {
     sent: {} as Record<string, number>, received: {} as Record<string, number>, retransmits: 0,
@@ -129,6 +147,7 @@ export class CmEngine {
     this.timeouts = {...TESTBED_TIMEOUTS, ...opts.timeouts}
     this.onReq = opts.onReq
     this.onTimer = opts.onTimer
+    this.onSidrReq = opts.onSidrReq
     this.tidCounter = Math.floor(this.random() * 0x7fffffff)
     transport.onMad((mad, from) => this.receive(mad, from))
   }
@@ -248,6 +267,34 @@ export class CmEngine {
     return true
   }
 
+  /** ib_send_cm_sidr_req: resolve a service id to a UD QPN / Q_Key; re-sent until SIDR_REP, SIDR_REQ_ERROR after. */
+  sendSidrReq(a: SidrReqArgs): CmConn {
+    const conn = this.newConn(a.localIp, a.remoteIp, a.dscp ?? 0)
+    conn.handler = a.handler
+    conn.context = a.context
+    conn.tid = this.nextTid()
+    const t = this.timeouts
+    conn.timeoutUs = 2 * ibTimeoutUs(t.packetLifeTime) + ibTimeoutUs(t.cmResponseTimeout)
+    const mad = encodeSidr({type: 'SIDR_REQ', transactionId: conn.tid, requestId: conn.localCommId, pkey: 0xffff,
+      serviceId: a.serviceId, privateData: a.privateData})
+    this.transmitMad(conn, mad, 'SIDR_REQ')
+    this.set(conn, 'SIDR_REQ_SENT')
+    this.arm(conn, conn.timeoutUs)
+    return conn
+  }
+
+  /** ib_send_cm_sidr_rep: answer a SIDR_REQ; the answer lingers so a duplicate SIDR_REQ gets it again. */
+  sendSidrRep(conn: CmConn, a: {status: number; qpn?: number; qkey?: number; serviceId: bigint; privateData?: Uint8Array}): boolean {
+    if (conn.state !== 'SIDR_REQ_RCVD') return false
+    const mad = encodeSidr({type: 'SIDR_REP', transactionId: conn.tid, requestId: conn.remoteCommId, status: a.status,
+      qpn: a.qpn ?? 0, serviceId: a.serviceId, qkey: a.qkey ?? 0, privateData: a.privateData ?? new Uint8Array(0)})
+    this.transmitMad(conn, mad, 'SIDR_REP')
+    conn.handler = undefined
+    this.set(conn, 'IDLE')
+    this.arm(conn, this.timeouts.timewaitUs)
+    return true
+  }
+
   /** Forget a connection without telling the peer (ib_destroy_cm_id after the consumer is done). */
   destroy(conn: CmConn): void {
     conn.handler = undefined
@@ -291,12 +338,21 @@ export class CmEngine {
       return {next: 'IDLE', event: {type: ACTIVE_WAIT.has(s) ? 'REQ_ERROR' : 'REP_ERROR'}}
     }
     if (s === 'TIMEWAIT') return {next: 'IDLE', event: {type: 'TIMEWAIT_EXIT'}}
+    if (s === 'SIDR_REQ_SENT') {
+      if (!canRetry) return {next: 'IDLE', event: {type: 'SIDR_REQ_ERROR'}}
+      conn.retries++
+      this.stats.retransmits++
+      this.resend(conn)
+      this.arm(conn, conn.timeoutUs)
+      return {next: s}
+    }
     return {next: 'IDLE'} // a lingering REJ
   }
 
   // ---- receive ----
 
   private receive(mad: Uint8Array, from: MadSource): void {
+    if (isSidr(mad)) return this.receiveSidr(mad, from)
     const msg = decodeCm(mad)
     if (msg instanceof WireError) return this.drop(msg.reason)
     this.stats.received[msg.type] = (this.stats.received[msg.type] ?? 0) + 1
@@ -338,6 +394,35 @@ export class CmEngine {
       return
     }
     this.onReq(conn, req, from)
+  }
+
+  private receiveSidr(mad: Uint8Array, from: MadSource): void {
+    const msg = decodeSidr(mad)
+    if (!msg) return this.drop('SIDR_MALFORMED')
+    this.stats.received[msg.type] = (this.stats.received[msg.type] ?? 0) + 1
+    if (msg.type === 'SIDR_REP') {
+      const conn = this.byLocal.get(msg.requestId)
+      if (!conn || conn.remoteIp !== from.srcIp || conn.state !== 'SIDR_REQ_SENT') return this.drop('unknown_request_id')
+      return this.apply(conn, {next: 'IDLE', event: {type: 'SIDR_REP_RECEIVED', rep: msg}})
+    }
+    const key = remoteKey(from.srcIp, msg.requestId)
+    const dup = this.byRemote.get(key)
+    if (dup) {
+      // cm_sidr_req_handler: a duplicate is dropped while pending; once answered, the answer goes out again
+      this.drop('duplicate_sidr_req')
+      if (dup.state === 'IDLE') this.resend(dup)
+      return
+    }
+    const conn = this.newConn(from.dstIp, from.srcIp, 0)
+    conn.remoteCommId = msg.requestId
+    conn.tid = msg.transactionId
+    this.byRemote.set(key, conn)
+    this.set(conn, 'SIDR_REQ_RCVD')
+    if (!this.onSidrReq) {
+      this.sendSidrRep(conn, {status: SidrStatus.UNSUPPORTED, serviceId: msg.serviceId})
+      return
+    }
+    this.onSidrReq(conn, msg, from)
   }
 
   /** One transition: the state after `msg` arrives in conn.state (cm.c cm_*_handler). */
@@ -454,6 +539,12 @@ export class CmEngine {
     this.transport.send(conn.remoteIp, mad, {srcIp: conn.localIp, dscp: conn.dscp})
   }
 
+  private transmitMad(conn: CmConn, mad: Uint8Array, type: string): void {
+    conn.lastMad = mad
+    this.count(type)
+    this.transport.send(conn.remoteIp, mad, {srcIp: conn.localIp, dscp: conn.dscp})
+  }
+
   private resend(conn: CmConn): void {
     if (!conn.lastMad) return
     this.count(TYPE_OF_ATTR[conn.lastMad[17]!] ?? 'unknown')
@@ -507,7 +598,8 @@ export class CmEngine {
   }
 }
 
-const TYPE_OF_ATTR: Record<number, CmType> = {0x10: 'REQ', 0x11: 'MRA', 0x12: 'REJ', 0x13: 'REP', 0x14: 'RTU', 0x15: 'DREQ', 0x16: 'DREP'}
+const TYPE_OF_ATTR: Record<number, CmType | 'SIDR_REQ' | 'SIDR_REP'> = {0x10: 'REQ', 0x11: 'MRA', 0x12: 'REJ', 0x13: 'REP',
+  0x14: 'RTU', 0x15: 'DREQ', 0x16: 'DREP', 0x17: 'SIDR_REQ', 0x18: 'SIDR_REP'}
 
 function remoteKey(ip: number, commId: number): string {
   return `${ip}/${commId}`

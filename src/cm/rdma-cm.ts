@@ -10,12 +10,14 @@ import type {MadSource} from '../rnic/gsi.js'
 import type {Cq, Pd, Qp} from '../verbs/verbs.js'
 import type {CmReq} from '../wire/cm.js'
 import {CM_PRIVATE_DATA_SIZE} from '../wire/cm.js'
-import {decodeReqPrivate, encodeReqPrivate, parseRdmaIpServiceId, REQ_USER_MAX, REQ_USER_MAX_MASQ} from '../wire/cma.js'
+import {CMA_HDR_SIZE, decodeReqPrivate, encodeReqPrivate, MASQ_HDR_SIZE, parseRdmaIpServiceId, REQ_USER_MAX,
+  REQ_USER_MAX_MASQ} from '../wire/cma.js'
 import {WireError} from '../wire/errors.js'
 import {type CmConn, type CmConnEvent, CmEngine} from './cm-engine.js'
 import {CmErrno, CmError} from './errors.js'
 import type {CmTimeouts} from './timeouts.js'
 import type {MadTransport} from './transport.js'
+import {SIDR_REP_PRIVATE, SIDR_REQ_PRIVATE, type SidrReq, SidrStatus} from './sidr.js'
 
 export type CmEventName = keyof typeof CmEvent
 const EVENT_NAME = Object.fromEntries(Object.entries(CmEvent).map(([k, v]) => [v, k])) as Record<number, CmEventName>
@@ -48,7 +50,11 @@ export interface RdmaCmEvent {
   status: number
   id: CmId
   listenId?: CmId
-  param: {conn: Required<Omit<ConnParam, 'privateData'>> & {privateData: Uint8Array}}
+  param: {
+    conn: Required<Omit<ConnParam, 'privateData'>> & {privateData: Uint8Array}
+    /** struct rdma_ud_param: set on UD (RDMA_PS_UDP) CONNECT_REQUEST / ESTABLISHED / UNREACHABLE */
+    ud?: {privateData: Uint8Array; ahAttr: {dgid: string; sgidIndex: number}; qpNum: number; qkey: number}
+  }
 }
 
 export interface QpInitAttr {
@@ -144,6 +150,8 @@ export class CmId {
   backlog = 0
   startingPsn = 0
   req: CmReq | undefined // passive side: the REQ this id answers
+  sidr: SidrReq | undefined // passive UD side: the SIDR_REQ this id answers
+  passive = false
   retryCount = 7
   destroyed = false
 
@@ -220,6 +228,10 @@ export class CmAgent {
   constructor(opts: CmAgentOptions) {
     this.random = opts.random ?? Math.random
     this.engine = new CmEngine(opts.transport, {clock: opts.clock, random: this.random, timeouts: opts.timeouts,
+      onSidrReq: (conn, req, from) => void this.onSidrReq(conn, req, from).catch((err: unknown) => {
+        this.failed(err)
+        this.engine.sendSidrRep(conn, {status: SidrStatus.REJECT, serviceId: req.serviceId})
+      }),
       onReq: (conn, req, from) => void this.onReq(conn, req, from).catch((err: unknown) => {
         // a failing hook (policy backend down, …): refuse like cm_destroy_id in REQ_RCVD and count it
         this.failed(err)
@@ -279,6 +291,54 @@ export class CmAgent {
 
   // ---- passive side (cma_ib_req_handler) ----
 
+  /** Listener for (VNI, device ip, ps, port), falling back to a wildcard bind; undefined when nobody listens. */
+  private findListener(vni: number, ip: number, ps: number, port: number): CmId | undefined {
+    const l = this.listeners.get(this.bindKey(vni, ip, ps, port)) ?? this.listeners.get(this.bindKey(vni, ANY, ps, port))
+    return l && !l.destroyed ? l : undefined
+  }
+
+  /** cma_ib_req_handler for SIDR (UD ids): CONNECT_REQUEST with param.ud; no listener → SIDR_REP UNSUPPORTED. */
+  private async onSidrReq(conn: CmConn, req: SidrReq, from: MadSource): Promise<void> {
+    const e = this.engine
+    const priv = decodeReqPrivate(req.privateData)
+    const sid = parseRdmaIpServiceId(req.serviceId)
+    const vni = priv instanceof WireError ? 0 : priv.masq?.vni ?? 0
+    const listener = priv instanceof WireError || sid === null ? undefined
+      : this.findListener(vni, priv.cma.dstIp, sid.ps, sid.port)
+    if (!listener || priv instanceof WireError || sid === null) {
+      e.sendSidrRep(conn, {status: SidrStatus.UNSUPPORTED, serviceId: req.serviceId})
+      return
+    }
+    const ctx: ReqPolicyContext = {vni, ps: sid.ps, srcIp: ipString(priv.cma.srcIp), srcPort: priv.cma.srcPort,
+      dstIp: ipString(priv.cma.dstIp), dstPort: sid.port, srcWireIp: ipString(from.srcIp), dstWireIp: ipString(from.dstIp)}
+    const verdict = (await this.policy.onIncomingReq?.(ctx)) ?? {allow: true}
+    if (!verdict.allow) {
+      e.sendSidrRep(conn, {status: SidrStatus.REJECT, serviceId: req.serviceId})
+      return
+    }
+    if (conn.state !== 'SIDR_REQ_RCVD') return
+    const id = this.childId(listener, conn, priv.cma, sid.port, from)
+    id.sidr = req
+    const p = emptyParam()
+    p.ud = {privateData: priv.user, ahAttr: {dgid: `::ffff:${ipString(from.srcIp)}`, sgidIndex: 0}, qpNum: 0, qkey: 0}
+    listener.cm.emit(id, CmEvent.CONNECT_REQUEST, 0, p, listener)
+  }
+
+  private childId(listener: CmId, conn: CmConn, cma: {srcIp: number; dstIp: number; srcPort: number}, port: number,
+    from: MadSource): CmId {
+    const id = new CmId(listener.cm, listener.channel, listener.context, listener.ps)
+    id.state = 'CONNECT'
+    id.src = {ip: cma.dstIp, port}
+    id.dst = {ip: cma.srcIp, port: cma.srcPort}
+    id.srcWire = from.dstIp
+    id.dstWire = from.srcIp
+    id.conn = conn
+    id.passive = true
+    conn.context = id
+    conn.handler = (c, ev) => void listener.cm.onConnEvent(id, c, ev).catch((err: unknown) => this.failed(err))
+    return id
+  }
+
   private async onReq(conn: CmConn, req: CmReq, from: MadSource): Promise<void> {
     const e = this.engine
     const priv = decodeReqPrivate(req.privateData)
@@ -288,9 +348,8 @@ export class CmAgent {
       return
     }
     const vni = priv.masq?.vni ?? 0
-    const listener = this.listeners.get(this.bindKey(vni, priv.cma.dstIp, sid.ps, sid.port)) ??
-      this.listeners.get(this.bindKey(vni, ANY, sid.ps, sid.port))
-    if (!listener || listener.destroyed) {
+    const listener = this.findListener(vni, priv.cma.dstIp, sid.ps, sid.port)
+    if (!listener) {
       e.sendRej(conn, RejReason.INVALID_SERVICE_ID)
       return
     }
@@ -302,16 +361,8 @@ export class CmAgent {
       return
     }
     if (conn.state !== 'REQ_RCVD') return
-    const id = new CmId(listener.cm, listener.channel, listener.context, listener.ps)
-    id.state = 'CONNECT'
-    id.src = {ip: priv.cma.dstIp, port: sid.port}
-    id.dst = {ip: priv.cma.srcIp, port: priv.cma.srcPort}
-    id.srcWire = from.dstIp
-    id.dstWire = from.srcIp
-    id.conn = conn
+    const id = this.childId(listener, conn, priv.cma, sid.port, from)
     id.req = req
-    conn.context = id
-    conn.handler = (c, ev) => void listener.cm.onConnEvent(id, c, ev).catch((err: unknown) => this.failed(err))
     const p = emptyParam()
     p.conn = {privateData: priv.user, responderResources: req.initiatorDepth, initiatorDepth: req.responderResources,
       flowControl: req.e2eFlowControl, retryCount: req.retryCount, rnrRetryCount: req.rnrRetryCount, srq: req.srq,
@@ -414,7 +465,6 @@ export class RdmaCm {
   }
 
   listen(id: CmId, backlog = 0): void {
-    if (id.ps !== PortSpace.TCP) throw new CmError(CmErrno.ENOSYS, 'listen: only RDMA_PS_TCP (SIDR is not emulated)')
     if (id.state === 'IDLE') this.bindAddr(id, {ip: '0.0.0.0', port: 0})
     if (id.state !== 'ADDR_BOUND') throw new CmError(CmErrno.EINVAL, `listen in state ${id.state}`)
     const key = this.agent.bindKey(this.vniKey, id.src!.ip, id.ps, id.src!.port)
@@ -426,12 +476,13 @@ export class RdmaCm {
 
   /** rdma_connect: REQ with cma_hdr (+ MasQ header) + user private data; egress policy first. */
   async connect(id: CmId, param: ConnParam = {}): Promise<void> {
-    if (id.ps !== PortSpace.TCP) throw new CmError(CmErrno.ENOSYS, 'connect: only RDMA_PS_TCP (SIDR is not emulated)')
     if (id.state !== 'ROUTE_RESOLVED') throw new CmError(CmErrno.EINVAL, `connect in state ${id.state}`)
+    const ud = id.ps === PortSpace.UDP
     const qp = id.qp
-    if (!qp) throw new CmError(CmErrno.EINVAL, 'connect: no QP (rdma_create_qp first)')
+    if (!qp && !ud) throw new CmError(CmErrno.EINVAL, 'connect: no QP (rdma_create_qp first)')
     const user = param.privateData ?? new Uint8Array(0)
-    const max = this.vni !== undefined ? REQ_USER_MAX_MASQ : REQ_USER_MAX
+    const hdr = CMA_HDR_SIZE + (this.vni !== undefined ? MASQ_HDR_SIZE : 0)
+    const max = ud ? SIDR_REQ_PRIVATE - hdr : this.vni !== undefined ? REQ_USER_MAX_MASQ : REQ_USER_MAX
     if (user.length > max) throw new CmError(CmErrno.EINVAL, `private data ${user.length} > ${max} bytes`)
     id.state = 'CONNECT'
     const src = id.src!
@@ -452,19 +503,30 @@ export class RdmaCm {
       this.emit(id, CmEvent.REJECTED, verdict.reason, p)
       return
     }
+    const masq = this.vni !== undefined ? {version: 1, flags: 0, vni: this.vni} : undefined
+    if (ud) {
+      // cma_resolve_ib_udp: SIDR_REQ with cma_hdr (+ MasQ header) + user data
+      const privateData = new Uint8Array(hdr + user.length)
+      privateData.set(encodeReqPrivate({cma: {srcPort: src.port, srcIp: src.ip, dstIp: dst.ip}, masq,
+        user: new Uint8Array(0)}).subarray(0, hdr))
+      privateData.set(user, hdr)
+      id.conn = this.agent.engine.sendSidrReq({localIp: id.srcWire, remoteIp: id.dstWire,
+        dscp: this.agent.trafficClass >>> 2, serviceId: serviceIdOf(id.ps, dst.port), privateData,
+        handler: (c, ev) => void this.onConnEvent(id, c, ev).catch((err: unknown) => this.agent.failed(err)), context: id})
+      return
+    }
     const responderResources = param.responderResources ?? 0
     const initiatorDepth = param.initiatorDepth ?? 0
     id.retryCount = param.retryCount ?? 7
     id.startingPsn = Math.floor(this.agent.random() * 0x1000000) & 0xffffff
     // ucma_modify_qp_rtr re-applies INIT with ib_cm's access flags (cm_init_qp_init_attr)
-    await qp.modify({qpState: QpState.INIT, qpAccessFlags: accessFor(responderResources)}, M.STATE | M.ACCESS_FLAGS)
-    const privateData = encodeReqPrivate({cma: {srcPort: src.port, srcIp: src.ip, dstIp: dst.ip},
-      masq: this.vni !== undefined ? {version: 1, flags: 0, vni: this.vni} : undefined, user})
+    await qp!.modify({qpState: QpState.INIT, qpAccessFlags: accessFor(responderResources)}, M.STATE | M.ACCESS_FLAGS)
+    const privateData = encodeReqPrivate({cma: {srcPort: src.port, srcIp: src.ip, dstIp: dst.ip}, masq, user})
     id.conn = this.agent.engine.sendReq({
       localIp: id.srcWire, remoteIp: id.dstWire, dscp: this.agent.trafficClass >>> 2,
-      serviceId: serviceIdOf(id.ps, dst.port), localQpn: qp.qpn, startingPsn: id.startingPsn, responderResources,
+      serviceId: serviceIdOf(id.ps, dst.port), localQpn: qp!.qpn, startingPsn: id.startingPsn, responderResources,
       initiatorDepth, retryCount: id.retryCount, rnrRetryCount: param.rnrRetryCount ?? 7,
-      pathMtu: qp.pd.ctx.info.maxMtu, srq: param.srq ?? 0, flowControl: param.flowControl ?? 0, privateData,
+      pathMtu: qp!.pd.ctx.info.maxMtu, srq: param.srq ?? 0, flowControl: param.flowControl ?? 0, privateData,
       trafficClass: this.agent.trafficClass, localAckTimeout: this.agent.localAckTimeout,
       handler: (c, ev) => void this.onConnEvent(id, c, ev).catch((err: unknown) => this.agent.failed(err)), context: id,
     })
@@ -472,6 +534,7 @@ export class RdmaCm {
 
   /** rdma_accept: QP INIT→RTR→RTS from the REQ, then REP. */
   async accept(id: CmId, param: ConnParam = {}): Promise<void> {
+    if (id.sidr) return this.acceptUd(id, param)
     const conn = id.conn
     const req = id.req
     if (!conn || !req || (conn.state !== 'REQ_RCVD' && conn.state !== 'MRA_REQ_SENT')) {
@@ -501,8 +564,30 @@ export class RdmaCm {
     }
   }
 
+  /** rdma_accept on a UD id: SIDR_REP SUCCESS with the UD QP's number and RDMA_UDP_QKEY. */
+  private acceptUd(id: CmId, param: ConnParam): Promise<void> {
+    const conn = id.conn!
+    const qpn = param.qpNum ?? id.qp?.qpn
+    if (qpn === undefined) throw new CmError(CmErrno.EINVAL, 'accept: no QP (rdma_create_qp first)')
+    const privateData = param.privateData ?? new Uint8Array(0)
+    if (privateData.length > SIDR_REP_PRIVATE) throw new CmError(CmErrno.EINVAL, 'accept: private data > 136 bytes')
+    if (!this.agent.engine.sendSidrRep(conn, {status: SidrStatus.SUCCESS, qpn, qkey: RDMA_UDP_QKEY,
+      serviceId: id.sidr!.serviceId, privateData})) {
+      throw new CmError(CmErrno.EINVAL, 'accept: the request is gone')
+    }
+    return Promise.resolve()
+  }
+
   /** rdma_reject: REJ with CONSUMER_DEFINED (28) and the caller's private data (≤ 148 bytes). */
   reject(id: CmId, privateData?: Uint8Array): void {
+    if (id.sidr) {
+      if ((privateData?.length ?? 0) > SIDR_REP_PRIVATE) throw new CmError(CmErrno.EINVAL, 'reject: private data > 136 bytes')
+      if (!this.agent.engine.sendSidrRep(id.conn!, {status: SidrStatus.REJECT, serviceId: id.sidr.serviceId, privateData})) {
+        throw new CmError(CmErrno.EINVAL, 'reject: the request is gone')
+      }
+      id.state = 'DISCONNECT'
+      return
+    }
     const conn = id.conn
     if (!conn || !id.req) throw new CmError(CmErrno.EINVAL, 'reject: no pending connection request')
     if ((privateData?.length ?? 0) > CM_PRIVATE_DATA_SIZE.REJ) throw new CmError(CmErrno.EINVAL, 'reject: private data > 148 bytes')
@@ -535,12 +620,13 @@ export class RdmaCm {
       const s = conn.state
       if (s === 'ESTABLISHED') e.sendDreq(conn)
       else if (s === 'REQ_SENT' || s === 'MRA_REQ_RCVD') e.sendRej(conn, RejReason.TIMEOUT)
+      else if (s === 'SIDR_REQ_RCVD') e.sendSidrRep(conn, {status: SidrStatus.REJECT, serviceId: id.sidr!.serviceId})
       else if (s !== 'IDLE' && s !== 'TIMEWAIT' && s !== 'DREQ_SENT') e.sendRej(conn, RejReason.CONSUMER_DEFINED)
       conn.handler = undefined
       e.destroy(conn)
     }
     // a passive id shares its listener's port; only ids that bound their own port release it
-    if (id.src && !id.req) this.agent.release(this.vniKey, id.src.ip, id.ps, id.src.port)
+    if (id.src && !id.passive) this.agent.release(this.vniKey, id.src.ip, id.ps, id.src.port)
     id.state = 'DESTROYING'
   }
 
@@ -605,6 +691,20 @@ export class RdmaCm {
         return
       case 'MRA_RECEIVED':
         return
+      case 'SIDR_REQ_ERROR':
+        this.emit(id, CmEvent.UNREACHABLE, ERR_TIMEDOUT, p)
+        return
+      case 'SIDR_REP_RECEIVED': {
+        // cma_sidr_rep_handler: a status other than SUCCESS is UNREACHABLE with that status
+        const rep = ev.rep
+        const gids = id.qp?.pd.ctx.info.gids ?? []
+        const sgidIndex = Math.max(0, gids.findIndex((g) => parseGidIp(g) === id.srcWire))
+        p.ud = {privateData: rep.privateData, ahAttr: {dgid: `::ffff:${ipString(id.dstWire)}`, sgidIndex},
+          qpNum: rep.qpn, qkey: rep.qkey}
+        id.state = rep.status === SidrStatus.SUCCESS ? 'CONNECT' : 'ROUTE_RESOLVED'
+        this.emit(id, rep.status === SidrStatus.SUCCESS ? CmEvent.ESTABLISHED : CmEvent.UNREACHABLE, rep.status, p)
+        return
+      }
     }
   }
 

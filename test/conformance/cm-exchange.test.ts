@@ -5,7 +5,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {CmEvent, RejReason, SendFlags, WrOpcode} from '../../src/rdma-constants.js'
+import {CmEvent, PortSpace, RejReason, SendFlags, WrOpcode} from '../../src/rdma-constants.js'
 import {RnicMadTransport} from '../../src/cm/transport.js'
 import {type CmMessage, decodeCm} from '../../src/wire/cm.js'
 import {decodeReqPrivate} from '../../src/wire/cma.js'
@@ -70,6 +70,22 @@ async function scenario(): Promise<void> {
     const c3 = await activeId(lab, bare, ce, hostIp(1), 7000)
     await c3.id.connect()
     expectEvent(await lab.next(c3.ch), CmEvent.REJECTED, RejReason.INVALID_SERVICE_ID)
+    // 4. a UD id: SIDR_REQ / SIDR_REP (tshark has no SIDR fields; they must still decode cleanly)
+    const uch = scm.createEventChannel()
+    const ul = scm.createId(uch, null, PortSpace.UDP)
+    ul.bindAddr({ip: hostIp(1), port: 18516})
+    ul.listen()
+    const cch = ccm.createEventChannel()
+    const u = ccm.createId(cch, null, PortSpace.UDP)
+    u.resolveAddr(undefined, {ip: hostIp(1), port: 18516})
+    expectEvent(await lab.next(cch), CmEvent.ADDR_RESOLVED)
+    u.resolveRoute()
+    expectEvent(await lab.next(cch), CmEvent.ROUTE_RESOLVED)
+    await u.connect()
+    const ureq = expectEvent(await lab.next(uch), CmEvent.CONNECT_REQUEST)
+    await ureq.id.createQp(se.pd, {sendCq: se.cq, recvCq: se.cq, cap: CAP})
+    await ureq.id.accept()
+    expectEvent(await lab.next(cch), CmEvent.ESTABLISHED)
   } finally {
     w.close()
   }
@@ -141,13 +157,16 @@ function ipOfGid(g: Uint8Array): number {
 
 const CM_ATTR: Record<string, number> = {REQ: 0x10, MRA: 0x11, REJ: 0x12, REP: 0x13, RTU: 0x14, DREQ: 0x15, DREP: 0x16}
 let rows: Array<Record<string, string>> = []
+let sidrRows = 0
 let fields: string[] = []
 
 beforeAll(async () => {
   await scenario()
   fields = [...new Set(['frame.number', 'infiniband.mad.attributeid', 'infiniband.mad.mgmtclass', 'ip.src', 'ip.dst',
     ...sent.flatMap((s) => Object.keys(expected(s.msg)))])]
-  rows = tsharkFields(file, fields).filter((r) => r['infiniband.mad.attributeid'] !== '')
+  const all = tsharkFields(file, fields).filter((r) => r['infiniband.mad.attributeid'] !== '')
+  sidrRows = all.filter((r) => [0x17, 0x18].includes(Number(r['infiniband.mad.attributeid']))).length
+  rows = all.filter((r) => Number(r['infiniband.mad.attributeid']) <= 0x16)
 }, 60_000)
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
@@ -155,6 +174,7 @@ describe('CM exchange decoded by tshark', () => {
   it('captures the expected message sequence', () => {
     expect(sent.map((s) => s.msg.type)).toEqual(['REQ', 'MRA', 'REP', 'RTU', 'DREQ', 'DREP', 'REQ', 'MRA', 'REJ', 'REQ', 'REJ'])
     expect(rows.map((r) => Number(r['infiniband.mad.attributeid']))).toEqual(sent.map((s) => CM_ATTR[s.msg.type]))
+    expect(sidrRows).toBe(2)
   })
 
   it('shows the infiniband.cm.* values the engine sent, between host addresses', () => {
@@ -184,5 +204,6 @@ describe('CM exchange decoded by tshark', () => {
     expect(bad.trim()).toBe('')
     const info = tshark(['-r', file, '-T', 'fields', '-e', '_ws.col.Info', '-Y', 'infiniband.mad.mgmtclass == 7'])
     expect(info).toMatch(/CM: ConnectRequest/)
+    expect(info).toMatch(/CM: ServiceIDResReqResp/)
   })
 })
