@@ -1,26 +1,25 @@
-// The librdmacm API (rdma_cma.h) in camelCase over the CM engine: event channels, ids, address and route
-// resolution, listen / connect / accept / reject / disconnect, and the QP transitions rdma_cm drives
-// (cma.c + ucma / librdmacm's ucma_modify_qp_*). A CmAgent is one host's CM agent (one CmEngine on QP1, the
-// listener table, the MasQ policy hooks); agent.vm({vni, addresses}) is the API one VM (or bare host) sees.
+// The librdmacm API (rdma_cma.h) in camelCase over the CM engine: ids, address and route resolution,
+// listen / connect / accept / reject / disconnect, and the QP transitions rdma_cm drives (cma.c + ucma /
+// librdmacm's ucma_modify_qp_*). One RdmaCm per VM, made by its host's CmAgent (src/cm/agent.ts).
 
 import {Access, CmEvent, Mtu, PortSpace, QpAttrMask as M, QpState, RDMA_UDP_QKEY, RejReason} from '../rdma-constants.js'
 import {ipString, parseGidIp} from '../rnic/av.js'
-import type {Clock} from '../rnic/clock.js'
-import type {MadSource} from '../rnic/gsi.js'
 import type {Cq, Pd, Qp} from '../verbs/verbs.js'
 import type {CmReq} from '../wire/cm.js'
 import {CM_PRIVATE_DATA_SIZE} from '../wire/cm.js'
-import {CMA_HDR_SIZE, decodeReqPrivate, encodeReqPrivate, MASQ_HDR_SIZE, parseRdmaIpServiceId, REQ_USER_MAX,
-  REQ_USER_MAX_MASQ} from '../wire/cma.js'
-import {WireError} from '../wire/errors.js'
-import {type CmConn, type CmConnEvent, CmEngine} from './cm-engine.js'
+import {CMA_HDR_SIZE, encodeReqPrivate, MASQ_HDR_SIZE, REQ_USER_MAX, REQ_USER_MAX_MASQ} from '../wire/cma.js'
+import type {CmAgent} from './agent.js'
+import type {CmConn, CmConnEvent} from './cm-engine.js'
 import {CmErrno, CmError} from './errors.js'
-import type {CmTimeouts} from './timeouts.js'
-import type {MadTransport} from './transport.js'
+import {type ConnParam, emptyParam, EVENT_NAME, EventChannel, type RdmaCmEvent} from './event-channel.js'
+import type {PolicyDecision, ReqPolicyContext} from './policy.js'
 import {SIDR_REP_PRIVATE, SIDR_REQ_PRIVATE, type SidrReq, SidrStatus} from './sidr.js'
 
-export type CmEventName = keyof typeof CmEvent
-const EVENT_NAME = Object.fromEntries(Object.entries(CmEvent).map(([k, v]) => [v, k])) as Record<number, CmEventName>
+export type {ConnParam, RdmaCmEvent} from './event-channel.js'
+export {EventChannel} from './event-channel.js'
+
+const ANY = 0
+const ERR_TIMEDOUT = -CmErrno.ETIMEDOUT
 
 /** enum rdma_cm_state (cma_priv.h). */
 export type CmaState = 'IDLE' | 'ADDR_QUERY' | 'ADDR_RESOLVED' | 'ROUTE_QUERY' | 'ROUTE_RESOLVED' | 'CONNECT' |
@@ -31,111 +30,11 @@ export interface SockAddr {
   port?: number
 }
 
-/** struct rdma_conn_param */
-export interface ConnParam {
-  privateData?: Uint8Array
-  responderResources?: number
-  initiatorDepth?: number
-  flowControl?: number
-  retryCount?: number // ignored by accept
-  rnrRetryCount?: number
-  srq?: number
-  qpNum?: number
-}
-
-/** struct rdma_cm_event */
-export interface RdmaCmEvent {
-  event: number
-  name: CmEventName
-  status: number
-  id: CmId
-  listenId?: CmId
-  param: {
-    conn: Required<Omit<ConnParam, 'privateData'>> & {privateData: Uint8Array}
-    /** struct rdma_ud_param: set on UD (RDMA_PS_UDP) CONNECT_REQUEST / ESTABLISHED / UNREACHABLE */
-    ud?: {privateData: Uint8Array; ahAttr: {dgid: string; sgidIndex: number}; qpNum: number; qkey: number}
-  }
-}
-
 export interface QpInitAttr {
   sendCq: Cq
   recvCq: Cq
   cap?: {maxSendWr?: number; maxRecvWr?: number; maxSendSge?: number; maxRecvSge?: number; maxInlineData?: number}
   sqSigAll?: boolean
-}
-
-export type PolicyDecision = {allow: true} | {allow: false; reason: number}
-export interface ReqPolicyContext {
-  vni: number // 0 when the VM has none
-  ps: number
-  srcIp: string // device (virtual) addresses, as in cma_hdr
-  srcPort: number
-  dstIp: string
-  dstPort: number
-  srcWireIp: string // host addresses on the wire
-  dstWireIp: string
-}
-export interface CmPolicy {
-  /** Egress check before any REQ leaves (a deny surfaces as REJECTED with `reason`, nothing on the wire). */
-  onOutgoingReq?(ctx: ReqPolicyContext): PolicyDecision | Promise<PolicyDecision>
-  /** Ingress check when a REQ has found its listener (a deny sends REJ with `reason`). */
-  onIncomingReq?(ctx: ReqPolicyContext): PolicyDecision | Promise<PolicyDecision>
-}
-
-/** Address resolution (ARP/neighbour, or in MasQ the controller): device ip → wire ip and reachability. */
-export type AddrResolver = (vni: number, ip: number) => {wireIp: number; reachable: boolean} | undefined |
-  Promise<{wireIp: number; reachable: boolean} | undefined>
-/** Device (virtual) ip of this host's VM → the wire ip it sends from. */
-export type AddrTranslator = (vni: number, ip: number) => number
-
-export interface CmAgentOptions {
-  transport: MadTransport
-  clock: Clock
-  random?: () => number
-  timeouts?: Partial<CmTimeouts>
-  policy?: CmPolicy
-  resolve?: AddrResolver
-  translate?: AddrTranslator
-  /** QP timeout (local ACK timeout exponent) set at RTS. The kernel takes packet life time + 1 (≈17 on RoCE). */
-  localAckTimeout?: number
-  /** min_rnr_timer set at RTR: cm.c cm_init_qp_rtr_attr uses 0 (655.36 ms). */
-  minRnrTimer?: number
-  /** Traffic class of CM MADs and connections (DSCP << 2). */
-  trafficClass?: number
-}
-
-const ANY = 0
-const EPHEMERAL_LO = 32768 // ip_local_port_range
-const EPHEMERAL_HI = 60999
-const ERR_TIMEDOUT = -CmErrno.ETIMEDOUT
-
-export class EventChannel {
-  private readonly queue: RdmaCmEvent[] = []
-  private readonly waiters: Array<(e: RdmaCmEvent) => void> = []
-  unacked = 0
-
-  push(e: RdmaCmEvent): void {
-    this.unacked++
-    const w = this.waiters.shift()
-    if (w) w(e)
-    else this.queue.push(e)
-  }
-
-  /** rdma_get_cm_event: the next event (waits for one). */
-  get(): Promise<RdmaCmEvent> {
-    const e = this.queue.shift()
-    if (e) return Promise.resolve(e)
-    return new Promise((resolve) => this.waiters.push(resolve))
-  }
-
-  /** Non-blocking variant (an O_NONBLOCK channel fd): undefined when nothing is queued. */
-  tryGet(): RdmaCmEvent | undefined {
-    return this.queue.shift()
-  }
-
-  get pending(): number {
-    return this.queue.length
-  }
 }
 
 export class CmId {
@@ -199,178 +98,10 @@ export class CmId {
   }
 }
 
-function ipOf(s: string): number {
+export function ipOf(s: string): number {
   const v = parseGidIp(s)
   if (v === undefined) throw new CmError(CmErrno.EINVAL, `bad address ${s}`)
   return v
-}
-
-function emptyParam(): RdmaCmEvent['param'] {
-  return {conn: {privateData: new Uint8Array(0), responderResources: 0, initiatorDepth: 0, flowControl: 0,
-    retryCount: 0, rnrRetryCount: 0, srq: 0, qpNum: 0}}
-}
-
-/** One host's CM agent: the IB CM on QP1 plus rdma_cm's listener table and the MasQ hooks. */
-export class CmAgent {
-  readonly engine: CmEngine
-  readonly policy: CmPolicy
-  readonly resolve: AddrResolver
-  readonly translate: AddrTranslator
-  readonly localAckTimeout: number
-  readonly minRnrTimer: number
-  readonly trafficClass: number
-  readonly random: () => number
-  private readonly listeners = new Map<string, CmId>()
-  private readonly bound = new Set<string>()
-  /** Errors thrown by hooks (policy, resolver) or by event handling; the last one is kept for logs. */
-  readonly errors = {count: 0, last: undefined as unknown}
-
-  constructor(opts: CmAgentOptions) {
-    this.random = opts.random ?? Math.random
-    this.engine = new CmEngine(opts.transport, {clock: opts.clock, random: this.random, timeouts: opts.timeouts,
-      onSidrReq: (conn, req, from) => void this.onSidrReq(conn, req, from).catch((err: unknown) => {
-        this.failed(err)
-        this.engine.sendSidrRep(conn, {status: SidrStatus.REJECT, serviceId: req.serviceId})
-      }),
-      onReq: (conn, req, from) => void this.onReq(conn, req, from).catch((err: unknown) => {
-        // a failing hook (policy backend down, …): refuse like cm_destroy_id in REQ_RCVD and count it
-        this.failed(err)
-        this.engine.sendRej(conn, RejReason.CONSUMER_DEFINED)
-      })})
-    this.policy = opts.policy ?? {}
-    this.translate = opts.translate ?? ((_vni, ip) => ip)
-    this.resolve = opts.resolve ?? ((vni, ip) => ({wireIp: this.translate(vni, ip), reachable: true}))
-    this.localAckTimeout = opts.localAckTimeout ?? 14
-    this.minRnrTimer = opts.minRnrTimer ?? 0
-    this.trafficClass = opts.trafficClass ?? 0
-  }
-
-  failed(err: unknown): void {
-    this.errors.count++
-    this.errors.last = err
-  }
-
-  /** The rdma_cm API of one VM: its VNI (MasQ header in every REQ) and its device addresses. */
-  vm(opts: {vni?: number; addresses: string[]}): RdmaCm {
-    return new RdmaCm(this, opts.vni, opts.addresses.map(ipOf))
-  }
-
-  // ---- port and listener tables (keyed by VNI so overlapping tenant CIDRs work) ----
-
-  bindKey(vni: number, ip: number, ps: number, port: number): string {
-    return `${vni}/${ip}/${ps}/${port}`
-  }
-
-  claim(vni: number, ip: number, ps: number, port: number): number {
-    if (port === 0) {
-      for (let i = 0; i < 1000; i++) {
-        const p = EPHEMERAL_LO + Math.floor(this.random() * (EPHEMERAL_HI - EPHEMERAL_LO + 1))
-        if (!this.isBound(vni, ip, ps, p)) return this.claim(vni, ip, ps, p)
-      }
-      throw new CmError(CmErrno.EADDRINUSE, 'no free port')
-    }
-    if (this.isBound(vni, ip, ps, port)) throw new CmError(CmErrno.EADDRINUSE, `port ${port} in use`)
-    this.bound.add(this.bindKey(vni, ip, ps, port))
-    return port
-  }
-
-  private isBound(vni: number, ip: number, ps: number, port: number): boolean {
-    return this.bound.has(this.bindKey(vni, ip, ps, port)) || (ip !== ANY && this.bound.has(this.bindKey(vni, ANY, ps, port)))
-  }
-
-  release(vni: number, ip: number, ps: number, port: number): void {
-    this.bound.delete(this.bindKey(vni, ip, ps, port))
-  }
-
-  addListener(key: string, id: CmId): void {
-    this.listeners.set(key, id)
-  }
-  removeListener(key: string): void {
-    this.listeners.delete(key)
-  }
-
-  // ---- passive side (cma_ib_req_handler) ----
-
-  /** Listener for (VNI, device ip, ps, port), falling back to a wildcard bind; undefined when nobody listens. */
-  private findListener(vni: number, ip: number, ps: number, port: number): CmId | undefined {
-    const l = this.listeners.get(this.bindKey(vni, ip, ps, port)) ?? this.listeners.get(this.bindKey(vni, ANY, ps, port))
-    return l && !l.destroyed ? l : undefined
-  }
-
-  /** cma_ib_req_handler for SIDR (UD ids): CONNECT_REQUEST with param.ud; no listener → SIDR_REP UNSUPPORTED. */
-  private async onSidrReq(conn: CmConn, req: SidrReq, from: MadSource): Promise<void> {
-    const e = this.engine
-    const priv = decodeReqPrivate(req.privateData)
-    const sid = parseRdmaIpServiceId(req.serviceId)
-    const vni = priv instanceof WireError ? 0 : priv.masq?.vni ?? 0
-    const listener = priv instanceof WireError || sid === null ? undefined
-      : this.findListener(vni, priv.cma.dstIp, sid.ps, sid.port)
-    if (!listener || priv instanceof WireError || sid === null) {
-      e.sendSidrRep(conn, {status: SidrStatus.UNSUPPORTED, serviceId: req.serviceId})
-      return
-    }
-    const ctx: ReqPolicyContext = {vni, ps: sid.ps, srcIp: ipString(priv.cma.srcIp), srcPort: priv.cma.srcPort,
-      dstIp: ipString(priv.cma.dstIp), dstPort: sid.port, srcWireIp: ipString(from.srcIp), dstWireIp: ipString(from.dstIp)}
-    const verdict = (await this.policy.onIncomingReq?.(ctx)) ?? {allow: true}
-    if (!verdict.allow) {
-      e.sendSidrRep(conn, {status: SidrStatus.REJECT, serviceId: req.serviceId})
-      return
-    }
-    if (conn.state !== 'SIDR_REQ_RCVD') return
-    const id = this.childId(listener, conn, priv.cma, sid.port, from)
-    id.sidr = req
-    const p = emptyParam()
-    p.ud = {privateData: priv.user, ahAttr: {dgid: `::ffff:${ipString(from.srcIp)}`, sgidIndex: 0}, qpNum: 0, qkey: 0}
-    listener.cm.emit(id, CmEvent.CONNECT_REQUEST, 0, p, listener)
-  }
-
-  private childId(listener: CmId, conn: CmConn, cma: {srcIp: number; dstIp: number; srcPort: number}, port: number,
-    from: MadSource): CmId {
-    const id = new CmId(listener.cm, listener.channel, listener.context, listener.ps)
-    id.state = 'CONNECT'
-    id.src = {ip: cma.dstIp, port}
-    id.dst = {ip: cma.srcIp, port: cma.srcPort}
-    id.srcWire = from.dstIp
-    id.dstWire = from.srcIp
-    id.conn = conn
-    id.passive = true
-    conn.context = id
-    conn.handler = (c, ev) => void listener.cm.onConnEvent(id, c, ev).catch((err: unknown) => this.failed(err))
-    return id
-  }
-
-  private async onReq(conn: CmConn, req: CmReq, from: MadSource): Promise<void> {
-    const e = this.engine
-    const priv = decodeReqPrivate(req.privateData)
-    const sid = parseRdmaIpServiceId(req.serviceId)
-    if (priv instanceof WireError || sid === null) {
-      e.sendRej(conn, RejReason.INVALID_SERVICE_ID)
-      return
-    }
-    const vni = priv.masq?.vni ?? 0
-    const listener = this.findListener(vni, priv.cma.dstIp, sid.ps, sid.port)
-    if (!listener) {
-      e.sendRej(conn, RejReason.INVALID_SERVICE_ID)
-      return
-    }
-    const ctx: ReqPolicyContext = {vni, ps: sid.ps, srcIp: ipString(priv.cma.srcIp), srcPort: priv.cma.srcPort,
-      dstIp: ipString(priv.cma.dstIp), dstPort: sid.port, srcWireIp: ipString(from.srcIp), dstWireIp: ipString(from.dstIp)}
-    const verdict = (await this.policy.onIncomingReq?.(ctx)) ?? {allow: true}
-    if (!verdict.allow) {
-      e.sendRej(conn, verdict.reason)
-      return
-    }
-    if (conn.state !== 'REQ_RCVD') return
-    const id = this.childId(listener, conn, priv.cma, sid.port, from)
-    id.req = req
-    const p = emptyParam()
-    p.conn = {privateData: priv.user, responderResources: req.initiatorDepth, initiatorDepth: req.responderResources,
-      flowControl: req.e2eFlowControl, retryCount: req.retryCount, rnrRetryCount: req.rnrRetryCount, srq: req.srq,
-      qpNum: req.localQpn}
-    listener.cm.emit(id, CmEvent.CONNECT_REQUEST, 0, p, listener)
-    // cma_ib_req_handler: the id is still in CONNECT after the event is queued, so an MRA goes out
-    e.sendMra(conn)
-  }
 }
 
 /** The librdmacm API one VM sees. */

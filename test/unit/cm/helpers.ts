@@ -5,7 +5,7 @@ import {Access, CmEvent} from '../../../src/rdma-constants.js'
 import {ManualClock} from '../../../src/rnic/clock.js'
 import {type FabricOptions, LoopbackFabric, mulberry32} from '../../../src/rnic/port.js'
 import {Rnic} from '../../../src/rnic/rnic.js'
-import {CmAgent, type CmAgentOptions, type CmId, type EventChannel, type RdmaCm, type RdmaCmEvent} from '../../../src/cm/rdma-cm.js'
+import {CmAgent, type CmAgentOptions, type CmId, type EventChannel, type RdmaCm, type RdmaCmEvent} from '../../../src/cm/index.js'
 import {type MadTransport, RnicMadTransport} from '../../../src/cm/transport.js'
 import {type Context, type Cq, openDevice, type Pd, VmMemory} from '../../../src/verbs/index.js'
 

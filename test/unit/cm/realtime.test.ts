@@ -5,7 +5,7 @@ import {CmEvent, SendFlags, WcStatus, WrOpcode} from '../../../src/rdma-constant
 import {LoopbackFabric, mulberry32} from '../../../src/rnic/port.js'
 import {RnicDriver} from '../../../src/rnic/pump.js'
 import {Rnic} from '../../../src/rnic/rnic.js'
-import {CmAgent, type RdmaCmEvent} from '../../../src/cm/rdma-cm.js'
+import {CmAgent, type RdmaCmEvent} from '../../../src/cm/index.js'
 import {CmTimerDriver} from '../../../src/cm/driver.js'
 import {RnicMadTransport} from '../../../src/cm/transport.js'
 import type {Cq, Wc} from '../../../src/verbs/index.js'
