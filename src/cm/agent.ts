@@ -53,6 +53,8 @@ export class CmAgent {
   private readonly bound = new Set<string>()
   /** Errors thrown by hooks (policy, resolver) or by event handling; the last one is kept for logs. */
   readonly errors = {count: 0, last: undefined as unknown}
+  /** REQs forgotten because the listener's backlog was full (the peer re-sends them). */
+  backlogDrops = 0
 
   constructor(opts: CmAgentOptions) {
     this.random = opts.random ?? Math.random
@@ -145,12 +147,23 @@ export class CmAgent {
       e.sendSidrRep(conn, {status: SidrStatus.REJECT, serviceId: req.serviceId})
       return
     }
-    if (conn.state !== 'SIDR_REQ_RCVD') return
+    if (conn.state !== 'SIDR_REQ_RCVD' || this.backlogFull(listener, conn)) return
     const id = this.childId(listener, conn, priv.cma, sid.port, from)
     id.sidr = req
     const p = emptyParam()
     p.ud = {privateData: priv.user, ahAttr: {dgid: `::ffff:${ipString(from.srcIp)}`, sgidIndex: 0}, qpNum: 0, qkey: 0}
     listener.cm.emit(id, CmEvent.CONNECT_REQUEST, 0, p, listener)
+  }
+
+  /**
+   * ucma: a listener whose backlog of unfetched CONNECT_REQUESTs is full refuses with -ENOMEM, and cm_destroy_id
+   * then forgets the REQ without a REJ "to allow future retries": the active side's retransmission tries again.
+   */
+  private backlogFull(listener: CmId, conn: CmConn): boolean {
+    if (listener.backlogUsed < listener.backlog) return false
+    this.backlogDrops++
+    this.engine.destroy(conn)
+    return true
   }
 
   private childId(listener: CmId, conn: CmConn, cma: {srcIp: number; dstIp: number; srcPort: number}, port: number,
@@ -189,7 +202,7 @@ export class CmAgent {
       e.sendRej(conn, verdict.reason)
       return
     }
-    if (conn.state !== 'REQ_RCVD') return
+    if (conn.state !== 'REQ_RCVD' || this.backlogFull(listener, conn)) return
     const id = this.childId(listener, conn, priv.cma, sid.port, from)
     id.req = req
     const p = emptyParam()

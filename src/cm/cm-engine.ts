@@ -140,6 +140,7 @@ export class CmEngine {
   private readonly byLocal = new Map<number, CmConn>()
   private readonly byRemote = new Map<string, CmConn>()
   private tidCounter: number
+  private readonly timers = new Set<{at: number; fn: () => void}>()
 
   constructor(readonly transport: MadTransport, opts: CmEngineOptions) {
     this.clock = opts.clock
@@ -304,10 +305,24 @@ export class CmEngine {
 
   // ---- timers ----
 
+  /** A one-shot timer on the engine's clock (rdma_cm's address-query timeout); returns a cancel function. */
+  schedule(afterUs: number, fn: () => void): () => void {
+    const t = {at: this.clock.now() + afterUs, fn}
+    this.timers.add(t)
+    this.onTimer?.()
+    return () => this.timers.delete(t)
+  }
+
   /** Fire due timers. Returns how many fired. */
   poll(): number {
     const now = this.clock.now()
     let n = 0
+    for (const t of this.timers) {
+      if (t.at > now) continue
+      this.timers.delete(t)
+      n++
+      t.fn()
+    }
     for (const conn of this.byLocal.values()) {
       if (conn.deadline > now) continue
       conn.deadline = Infinity
@@ -320,6 +335,7 @@ export class CmEngine {
   nextDeadline(): number {
     let d = Infinity
     for (const c of this.byLocal.values()) if (c.deadline < d) d = c.deadline
+    for (const t of this.timers) if (t.at < d) d = t.at
     return d
   }
 

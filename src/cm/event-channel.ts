@@ -48,18 +48,25 @@ export class EventChannel {
   /** rdma_get_cm_event: the next event (waits for one). */
   get(): Promise<RdmaCmEvent> {
     const e = this.queue.shift()
-    if (e) return Promise.resolve(e)
-    return new Promise((resolve) => this.waiters.push(resolve))
+    if (e) return Promise.resolve(fetched(e))
+    return new Promise((resolve) => this.waiters.push((ev) => resolve(fetched(ev))))
   }
 
   /** Non-blocking variant (an O_NONBLOCK channel fd): undefined when nothing is queued. */
   tryGet(): RdmaCmEvent | undefined {
-    return this.queue.shift()
+    const e = this.queue.shift()
+    return e && fetched(e)
   }
 
   get pending(): number {
     return this.queue.length
   }
+}
+
+/** A fetched CONNECT_REQUEST frees one backlog slot of its listener (ucma_get_event). */
+function fetched(e: RdmaCmEvent): RdmaCmEvent {
+  if (e.listenId && e.listenId.backlogUsed > 0) e.listenId.backlogUsed--
+  return e
 }
 
 export function emptyParam(): RdmaCmEvent['param'] {

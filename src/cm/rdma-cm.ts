@@ -20,6 +20,7 @@ export {EventChannel} from './event-channel.js'
 
 const ANY = 0
 const ERR_TIMEDOUT = -CmErrno.ETIMEDOUT
+const MAX_BACKLOG = 1024 // ucma.c max_backlog
 
 /** enum rdma_cm_state (cma_priv.h). */
 export type CmaState = 'IDLE' | 'ADDR_QUERY' | 'ADDR_RESOLVED' | 'ROUTE_QUERY' | 'ROUTE_RESOLVED' | 'CONNECT' |
@@ -47,6 +48,7 @@ export class CmId {
   conn: CmConn | undefined
   listenKey: string | undefined
   backlog = 0
+  backlogUsed = 0 // CONNECT_REQUESTs queued on the channel and not yet fetched (ucma's ctx->backlog)
   startingPsn = 0
   req: CmReq | undefined // passive side: the REQ this id answers
   sidr: SidrReq | undefined // passive UD side: the SIDR_REQ this id answers
@@ -146,17 +148,25 @@ export class RdmaCm {
     const dstIp = ipOf(dst.ip)
     id.dst = {ip: dstIp, port: dst.port ?? 0}
     id.state = 'ADDR_QUERY'
-    const clock = this.agent.engine.clock
-    const started = clock.now()
+    // the resolver may be slow (MasQ asks the controller): ADDR_ERROR -ETIMEDOUT once timeoutMs has passed
+    let settled = false
+    const cancel = this.agent.engine.schedule(timeoutMs * 1000, () => {
+      if (settled || id.destroyed || id.state !== 'ADDR_QUERY') return
+      settled = true
+      id.state = 'ADDR_BOUND'
+      this.emit(id, CmEvent.ADDR_ERROR, ERR_TIMEDOUT)
+    })
     void Promise.resolve().then(() => this.agent.resolve(this.vniKey, dstIp)).catch((err: unknown) => {
       this.agent.failed(err)
       return undefined
     }).then((r) => {
+      if (settled) return
+      settled = true
+      cancel()
       if (id.destroyed || id.state !== 'ADDR_QUERY') return
-      const late = clock.now() - started > timeoutMs * 1000
-      if (!r || !r.reachable || late) {
+      if (!r || !r.reachable) {
         id.state = 'ADDR_BOUND'
-        this.emit(id, CmEvent.ADDR_ERROR, late ? ERR_TIMEDOUT : -CmErrno.EHOSTUNREACH)
+        this.emit(id, CmEvent.ADDR_ERROR, -CmErrno.EHOSTUNREACH)
         return
       }
       id.srcWire = this.agent.translate(this.vniKey, id.src!.ip)
@@ -200,7 +210,8 @@ export class RdmaCm {
     if (id.state !== 'ADDR_BOUND') throw new CmError(CmErrno.EINVAL, `listen in state ${id.state}`)
     const key = this.agent.bindKey(this.vniKey, id.src!.ip, id.ps, id.src!.port)
     id.listenKey = key
-    id.backlog = backlog
+    // ucma_listen: a backlog outside 1..max_backlog (1024) becomes max_backlog
+    id.backlog = backlog > 0 && backlog < MAX_BACKLOG ? backlog : MAX_BACKLOG
     id.state = 'LISTEN'
     this.agent.addListener(key, id)
   }
@@ -441,6 +452,7 @@ export class RdmaCm {
 
   emit(id: CmId, event: number, status: number, param: RdmaCmEvent['param'] = emptyParam(), listenId?: CmId): void {
     if (id.destroyed && event !== CmEvent.CONNECT_REQUEST) return
+    if (listenId) listenId.backlogUsed++
     id.channel.push({event, name: EVENT_NAME[event]!, status, id, listenId, param})
   }
 

@@ -296,4 +296,44 @@ describe('rdma_cm edge cases', () => {
     expect((await lab2.next(ch)).event).toBe(CmEvent.ADDR_ERROR)
     expect(lab2.agents[0]!.errors.count).toBe(1)
   })
+
+  it('resolveAddr with a resolver that never answers → ADDR_ERROR -ETIMEDOUT after timeoutMs', async () => {
+    const lab = makeCmLab(2, {}, {resolve: () => new Promise(() => undefined)})
+    const cm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const ch = cm.createEventChannel()
+    const id = cm.createId(ch)
+    const t0 = lab.clock.t
+    id.resolveAddr(undefined, {ip: hostIp(1), port: PORT}, 500)
+    expectEvent(await lab.next(ch), CmEvent.ADDR_ERROR, -110)
+    expect(lab.clock.t - t0).toBe(500_000)
+  })
+
+  it('a full backlog forgets REQs without a REJ; retransmitted REQs get through once the server fetches', async () => {
+    const lab = makeCmLab()
+    const scm = lab.agents[1]!.vm({addresses: [hostIp(1)]})
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const ce = await ep(lab.nics[0]!)
+    const se = await ep(lab.nics[1]!)
+    const lch = scm.createEventChannel()
+    const lid = scm.createId(lch)
+    lid.bindAddr({ip: hostIp(1), port: PORT})
+    lid.listen(2)
+    const clients = []
+    for (let i = 0; i < 5; i++) clients.push(await activeId(lab, ccm, ce, hostIp(1), PORT))
+    for (const c of clients) await c.id.connect()
+    await lab.pump(() => lid.backlogUsed === 2 && lab.agents[1]!.backlogDrops >= 3)
+    expect(lab.agents[1]!.engine.stats.sent['REJ']).toBeUndefined()
+    let up = 0
+    while (up < 5) {
+      const e = await lab.next(lch)
+      if (e.event === CmEvent.CONNECT_REQUEST) {
+        await e.id.createQp(se.pd, {sendCq: se.cq, recvCq: se.cq, cap: CAP})
+        await e.id.accept()
+      } else {
+        expectEvent(e, CmEvent.ESTABLISHED)
+        up++
+      }
+    }
+    for (const c of clients) expectEvent(await lab.next(c.ch), CmEvent.ESTABLISHED)
+  })
 })
