@@ -55,6 +55,7 @@ export class CmAgent {
   readonly errors = {count: 0, last: undefined as unknown}
   /** REQs forgotten because the listener's backlog was full (the peer re-sends them). */
   backlogDrops = 0
+  private readonly live = new Set<CmId>()
 
   constructor(opts: CmAgentOptions) {
     this.random = opts.random ?? Math.random
@@ -74,6 +75,34 @@ export class CmAgent {
     this.localAckTimeout = opts.localAckTimeout ?? 14
     this.minRnrTimer = opts.minRnrTimer ?? 0
     this.trafficClass = opts.trafficClass ?? 0
+  }
+
+  // ---- connection tracking (RConntrack): every established RC connection of this host's VMs ----
+
+  track(id: CmId): void {
+    this.live.add(id)
+  }
+  untrack(id: CmId): void {
+    this.live.delete(id)
+  }
+
+  /** Established connections with the addresses the policy saw (tuples run active → passive on both ends). */
+  liveConnections(): Array<{id: CmId; tuple: ReqPolicyContext; passive: boolean}> {
+    return [...this.live].map((id) => ({id, tuple: id.tuple!, passive: id.passive}))
+  }
+
+  /**
+   * Tear down live connections the new rules no longer allow (RConntrack on a rule change): each one is
+   * disconnected as rdma_disconnect would (QP to ERR, flushed work requests, DREQ), so both applications see
+   * DISCONNECTED. Returns how many were reset.
+   */
+  async reset(which: (tuple: ReqPolicyContext, passive: boolean) => boolean): Promise<number> {
+    const victims = [...this.live].filter((id) => which(id.tuple!, id.passive))
+    for (const id of victims) {
+      this.live.delete(id)
+      await id.cm.disconnect(id)
+    }
+    return victims.length
   }
 
   failed(err: unknown): void {
@@ -148,7 +177,7 @@ export class CmAgent {
       return
     }
     if (conn.state !== 'SIDR_REQ_RCVD' || this.backlogFull(listener, conn)) return
-    const id = this.childId(listener, conn, priv.cma, sid.port, from)
+    const id = this.childId(listener, conn, priv.cma, sid.port, from, ctx)
     id.sidr = req
     const p = emptyParam()
     p.ud = {privateData: priv.user, ahAttr: {dgid: `::ffff:${ipString(from.srcIp)}`, sgidIndex: 0}, qpNum: 0, qkey: 0}
@@ -167,8 +196,9 @@ export class CmAgent {
   }
 
   private childId(listener: CmId, conn: CmConn, cma: {srcIp: number; dstIp: number; srcPort: number}, port: number,
-    from: MadSource): CmId {
+    from: MadSource, tuple: ReqPolicyContext): CmId {
     const id = new CmId(listener.cm, listener.channel, listener.context, listener.ps)
+    id.tuple = tuple
     id.state = 'CONNECT'
     id.src = {ip: cma.dstIp, port}
     id.dst = {ip: cma.srcIp, port: cma.srcPort}
@@ -203,7 +233,7 @@ export class CmAgent {
       return
     }
     if (conn.state !== 'REQ_RCVD' || this.backlogFull(listener, conn)) return
-    const id = this.childId(listener, conn, priv.cma, sid.port, from)
+    const id = this.childId(listener, conn, priv.cma, sid.port, from, ctx)
     id.req = req
     const p = emptyParam()
     p.conn = {privateData: priv.user, responderResources: req.initiatorDepth, initiatorDepth: req.responderResources,

@@ -53,6 +53,8 @@ export class CmId {
   req: CmReq | undefined // passive side: the REQ this id answers
   sidr: SidrReq | undefined // passive UD side: the SIDR_REQ this id answers
   passive = false
+  /** The connection's addresses as the policy saw them (RConntrack's record of a live connection). */
+  tuple: ReqPolicyContext | undefined
   retryCount = 7
   destroyed = false
 
@@ -231,6 +233,7 @@ export class RdmaCm {
     const dst = id.dst!
     const ctx: ReqPolicyContext = {vni: this.vniKey, ps: id.ps, srcIp: ipString(src.ip), srcPort: src.port,
       dstIp: ipString(dst.ip), dstPort: dst.port, srcWireIp: ipString(id.srcWire), dstWireIp: ipString(id.dstWire)}
+    id.tuple = ctx
     let verdict: PolicyDecision
     try {
       verdict = (await this.agent.policy.onOutgoingReq?.(ctx)) ?? {allow: true}
@@ -370,6 +373,7 @@ export class RdmaCm {
     // a passive id shares its listener's port; only ids that bound their own port release it
     if (id.src && !id.passive) this.agent.release(this.vniKey, id.src.ip, id.ps, id.src.port)
     id.state = 'DESTROYING'
+    this.agent.untrack(id)
   }
 
   // ---- engine events → rdma_cm events (cma_ib_handler) ----
@@ -453,6 +457,8 @@ export class RdmaCm {
   emit(id: CmId, event: number, status: number, param: RdmaCmEvent['param'] = emptyParam(), listenId?: CmId): void {
     if (id.destroyed && event !== CmEvent.CONNECT_REQUEST) return
     if (listenId) listenId.backlogUsed++
+    if (event === CmEvent.ESTABLISHED && id.ps === PortSpace.TCP) this.agent.track(id)
+    else if (event !== CmEvent.TIMEWAIT_EXIT) this.agent.untrack(id)
     id.channel.push({event, name: EVENT_NAME[event]!, status, id, listenId, param})
   }
 

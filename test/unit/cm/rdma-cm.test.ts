@@ -336,4 +336,30 @@ describe('rdma_cm edge cases', () => {
     }
     for (const c of clients) expectEvent(await lab.next(c.ch), CmEvent.ESTABLISHED)
   })
+
+  it('connection tracking: live connections are listed on both hosts; a reset disconnects both ends and flushes', async () => {
+    const lab = makeCmLab()
+    const k = await establish(lab)
+    const [a, b] = [lab.agents[0]!.liveConnections(), lab.agents[1]!.liveConnections()]
+    expect(a).toHaveLength(1)
+    expect(b).toHaveLength(1)
+    expect(a[0]!.tuple).toMatchObject({srcIp: hostIp(0), dstIp: hostIp(1), dstPort: PORT, vni: 0})
+    expect(b[0]).toMatchObject({passive: true, tuple: {srcIp: hostIp(0), dstIp: hostIp(1), dstPort: PORT}})
+    const buf = k.server.e.mem.alloc(64)
+    const mr = await k.server.e.pd.regMr(buf, RW)
+    k.server.id.qp!.postRecv({wrId: 77n, sgList: [{addr: buf.addr, length: 64, lkey: mr.lkey}]})
+    // a rule change on the passive host no longer allows 10.0.0.1
+    expect(await lab.agents[1]!.reset((t) => t.srcIp === hostIp(0))).toBe(1)
+    expectEvent(await lab.next(k.client.ch), CmEvent.DISCONNECTED)
+    expectEvent(await lab.next(k.server.ch), CmEvent.DISCONNECTED)
+    const wcs: Array<{wrId: bigint; status: number}> = []
+    await lab.pump(() => {
+      wcs.push(...k.server.e.cq.poll(4))
+      return wcs.length > 0
+    })
+    expect(wcs[0]).toMatchObject({wrId: 77n, status: WcStatus.WR_FLUSH_ERR})
+    expect((await k.client.id.qp!.query()).qpState).toBe(QpState.ERR)
+    expect(lab.agents[0]!.liveConnections()).toHaveLength(0)
+    expect(lab.agents[1]!.liveConnections()).toHaveLength(0)
+  })
 })
