@@ -373,7 +373,11 @@ export class CmEngine {
     if (msg instanceof WireError) return this.drop(msg.reason)
     this.stats.received[msg.type] = (this.stats.received[msg.type] ?? 0) + 1
     if (msg.type === 'REQ') return this.receiveReq(msg, from)
-    const conn = this.byLocal.get(msg.remoteCommId)
+    // cm.c cm_acquire_rejected_id: a REJ TIMEOUT from a peer that never learnt our id (it gave up in REQ_SENT)
+    // names the connection by its own comm id
+    const conn = msg.type === 'REJ' && msg.remoteCommId === 0
+      ? this.byRemote.get(remoteKey(from.srcIp, msg.localCommId))
+      : this.byLocal.get(msg.remoteCommId)
     if (!conn || conn.remoteIp !== from.srcIp) {
       // cm.c cm_dreq_handler: a DREQ for an unknown connection still gets a DREP so the peer can finish
       if (msg.type === 'DREQ') this.issueDrep(msg, from)

@@ -9,7 +9,7 @@ import type {CmReq} from '../wire/cm.js'
 import {CM_PRIVATE_DATA_SIZE} from '../wire/cm.js'
 import {CMA_HDR_SIZE, encodeReqPrivate, MASQ_HDR_SIZE, REQ_USER_MAX, REQ_USER_MAX_MASQ} from '../wire/cma.js'
 import type {CmAgent} from './agent.js'
-import type {CmConn, CmConnEvent} from './cm-engine.js'
+import {caGuidOf, type CmConn, type CmConnEvent} from './cm-engine.js'
 import {CmErrno, CmError} from './errors.js'
 import {type ConnParam, emptyParam, EVENT_NAME, EventChannel, type RdmaCmEvent} from './event-channel.js'
 import type {PolicyDecision, ReqPolicyContext} from './policy.js'
@@ -364,7 +364,7 @@ export class RdmaCm {
       conn.handler = undefined
       const s = conn.state
       if (s === 'ESTABLISHED') e.sendDreq(conn)
-      else if (s === 'REQ_SENT' || s === 'MRA_REQ_RCVD') e.sendRej(conn, RejReason.TIMEOUT)
+      else if (s === 'REQ_SENT' || s === 'MRA_REQ_RCVD') e.sendRej(conn, RejReason.TIMEOUT, {ari: guidBytes(conn.localIp)})
       else if (s === 'SIDR_REQ_RCVD') e.sendSidrRep(conn, {status: SidrStatus.REJECT, serviceId: id.sidr!.serviceId})
       else if (s !== 'IDLE' && s !== 'TIMEWAIT' && s !== 'DREQ_SENT') e.sendRej(conn, RejReason.CONSUMER_DEFINED)
       conn.handler = undefined
@@ -485,6 +485,13 @@ export class RdmaCm {
       // the QP may be gone already (destroyed by the application); nothing to flush then
     }
   }
+}
+
+/** ARI of a REJ TIMEOUT: the sender's node GUID (cm_destroy_id). */
+function guidBytes(ip: number): Uint8Array {
+  const b = new Uint8Array(8)
+  new DataView(b.buffer).setBigUint64(0, caGuidOf(ip))
+  return b
 }
 
 /** ib_cm's INIT access flags: remote write always, remote read/atomic when responder resources are offered. */
