@@ -25,7 +25,7 @@ function realLab(loss = 0): {nics: Rnic[]; agents: CmAgent[]} {
   stops.push(() => driver.stop())
   // short CM timers so that lost MADs are re-sent within milliseconds
   const agents = nics.map((n, i) => new CmAgent({transport: new RnicMadTransport(n), clock: n.clock,
-    random: mulberry32(50 + i), timeouts: {cmResponseTimeout: 12, packetLifeTime: 8, maxCmRetries: 15, timewaitUs: 5000},
+    random: mulberry32(50 + i), timeouts: {cmResponseTimeout: 14, packetLifeTime: 8, maxCmRetries: 15, timewaitUs: 5000},
     localAckTimeout: 12}))
   for (const a of agents) {
     const d = new CmTimerDriver(a.engine)
