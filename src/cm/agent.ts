@@ -176,7 +176,12 @@ export class CmAgent {
       e.sendSidrRep(conn, {status: SidrStatus.REJECT, serviceId: req.serviceId})
       return
     }
-    if (conn.state !== 'SIDR_REQ_RCVD' || this.backlogFull(listener, conn)) return
+    if (conn.state !== 'SIDR_REQ_RCVD') return
+    if (listener.destroyed) { // gone while the policy was asked
+      e.sendSidrRep(conn, {status: SidrStatus.UNSUPPORTED, serviceId: req.serviceId})
+      return
+    }
+    if (this.backlogFull(listener, conn)) return
     const id = this.childId(listener, conn, priv.cma, sid.port, from, ctx)
     id.sidr = req
     const p = emptyParam()
@@ -232,7 +237,12 @@ export class CmAgent {
       e.sendRej(conn, verdict.reason)
       return
     }
-    if (conn.state !== 'REQ_RCVD' || this.backlogFull(listener, conn)) return
+    if (conn.state !== 'REQ_RCVD') return
+    if (listener.destroyed) { // gone while the policy was asked
+      e.sendRej(conn, RejReason.INVALID_SERVICE_ID)
+      return
+    }
+    if (this.backlogFull(listener, conn)) return
     const id = this.childId(listener, conn, priv.cma, sid.port, from, ctx)
     id.req = req
     const p = emptyParam()
