@@ -38,7 +38,6 @@ export const ANY = 0
 const EPHEMERAL_LO = 32768 // ip_local_port_range
 const EPHEMERAL_HI = 60999
 
-
 /** One host's CM agent: the IB CM on QP1 plus rdma_cm's listener table and the MasQ hooks. */
 export class CmAgent {
   readonly engine: CmEngine

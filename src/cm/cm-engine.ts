@@ -122,6 +122,7 @@ const PASSIVE_WAIT: ReadonlySet<CmState> = new Set(['REP_SENT', 'MRA_REP_RCVD'])
 
 /** EUI-64 node GUID from the host's MAC 02:00:a.b.c.d (rxe: addrconf_addr_eui48 of the netdev MAC). */
 export function caGuidOf(ip: number): bigint {
+  // EUI-48 → EUI-64: flip the universal/local bit of the first octet (0x02 → 0x00), insert ff:fe in the middle
   const b = [0x02 ^ 0x02, 0x00, ip >>> 24, 0xff, 0xfe, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255]
   return b.reduce((v, x) => (v << 8n) | BigInt(x), 0n)
 }
