@@ -1,0 +1,73 @@
+// The GSI (QP1) path of the RNIC: MADs arrive as UD SEND ONLY to QP1 with Q_Key 0x80010000 and go to one
+// registered handler (the host's CM agent) instead of the QP table; sendMad() puts a MAD on the wire from QP1.
+// rxe itself has no GSI QP in hardware: ib_mad posts them on a UD QP1, which is what the frame looks like.
+
+import {GSI_QKEY} from '../rdma-constants.js'
+import {encodeMadFrame, GSI_QPN, madOfFrame} from '../wire/gsi.js'
+import {FRAME_OVERHEAD} from '../wire/frame.js'
+import {MAD_SIZE} from '../wire/mad.js'
+import {PacketView} from '../wire/packet.js'
+import {Counter} from './counters.js'
+import {ringDoorbell} from './queue.js'
+import type {Rnic} from './rnic.js'
+import {udpSrcPort} from './tx.js'
+
+export interface MadSource {
+  srcIp: number
+  dstIp: number
+  srcQp: number
+  pkey: number
+}
+export type MadHandler = (mad: Uint8Array, from: MadSource) => void
+
+export const GsiDrop = {QKEY: 'gsi_qkey_violation', NOT_MAD: 'gsi_not_mad', NO_AGENT: 'gsi_no_agent'} as const
+
+export class Gsi {
+  onMad: MadHandler | undefined
+  private readonly pkt = new PacketView()
+  private readonly buf = Buffer.alloc(FRAME_OVERHEAD + 64 + MAD_SIZE)
+
+  constructor(private readonly nic: Rnic) {}
+
+  /** A frame whose BTH dest QP is 1 (called from the receive demux). The MAD view is only valid during the call. */
+  receive(buf: Uint8Array, pkt: PacketView): void {
+    const mad = madOfFrame(buf, pkt)
+    if (!mad) return this.nic.drops.inc(GsiDrop.NOT_MAD)
+    if (pkt.dethQkey !== GSI_QKEY) return this.nic.drops.inc(GsiDrop.QKEY)
+    if (!this.onMad) return this.nic.drops.inc(GsiDrop.NO_AGENT)
+    this.onMad(mad, {srcIp: pkt.srcIp, dstIp: pkt.dstIp, srcQp: pkt.dethSrcQp, pkey: pkt.pkey})
+  }
+
+  /** Sends a 256-byte MAD from QP1 at srcIp to QP1 at dstIp (own buffers: safe while the engine is mid-packet). */
+  send(srcIp: number, dstIp: number, dscp: number, mad: Uint8Array): void {
+    const p = this.pkt
+    setMac(p.dstMac, dstIp)
+    setMac(p.srcMac, srcIp)
+    p.srcIp = srcIp
+    p.dstIp = dstIp
+    p.dscp = dscp & 0x3f
+    p.ecn = 0
+    p.ttl = 64
+    p.ipId = this.nic.ipId = (this.nic.ipId + 1) & 0xffff
+    p.srcPort = udpSrcPort(GSI_QPN)
+    p.migReq = 0
+    p.tver = 0
+    p.fecn = 0
+    p.becn = 0
+    p.psn = 0
+    const n = encodeMadFrame(this.nic.encoder, this.buf, 0, p, mad)
+    this.nic.portCounters.inc(Counter.SENT_PKTS)
+    this.nic.port?.transmit(this.buf, 0, n)
+    // like ib_mad posting on QP1: ring the doorbell so an event-loop driver wakes up and moves the frame on
+    ringDoorbell(this.nic.doorbell)
+  }
+}
+
+function setMac(mac: Uint8Array, ip: number): void {
+  mac[0] = 0x02
+  mac[1] = 0x00
+  mac[2] = ip >>> 24
+  mac[3] = (ip >>> 16) & 255
+  mac[4] = (ip >>> 8) & 255
+  mac[5] = ip & 255
+}
