@@ -62,7 +62,6 @@ export class LoopbackFabric {
   private readonly free: Slot[] = []
   private queue: Slot[] = []
   private head = 0
-  private readonly stage = Buffer.alloc(MAX_FRAME)
 
   constructor(opts: FabricOptions = {}) {
     this.random = mulberry32(opts.seed ?? 1)
@@ -116,7 +115,8 @@ export class LoopbackFabric {
   private enqueue(frame: Uint8Array, off: number, len: number, at: number): void {
     if (len > MAX_FRAME) return
     const s = this.free.pop() ?? new Slot()
-    s.buf.set(frame.subarray(off, off + len), 0)
+    if (Buffer.isBuffer(frame)) frame.copy(s.buf, 0, off, off + len)
+    else s.buf.set(frame.subarray(off, off + len), 0)
     s.len = len
     s.at = at
     const q = this.queue
@@ -138,16 +138,14 @@ export class LoopbackFabric {
       this.head++
       n++
       const nic = this.route(s.buf.readUInt32BE(DST_IP_OFF))
-      // stage into one buffer: the receiver parses a stable buffer and the slot is free again at once
-      s.buf.copy(this.stage, 0, 0, s.len)
-      const len = s.len
-      this.free.push(s)
-      if (!nic) {
+      if (nic) {
+        this.stats.delivered++
+        nic.receive(s.buf, 0, s.len)
+      } else {
         this.stats.unroutable++
-        continue
       }
-      this.stats.delivered++
-      nic.receive(this.stage, 0, len)
+      // the slot is reused only after the receiver is done with it
+      this.free.push(s)
     }
     if (this.head > 256 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head)

@@ -289,8 +289,16 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
   // update_wqe_psn: PSNs this message still needs, computed before the payload is consumed
   const npkt = Math.max(1, Math.ceil(w.resid / mtu))
   if (payload > 0) {
-    const view = nic.scratch.view(payload)
-    gather(w, view, payload)
+    let view: Buffer
+    const cur = w.curSge
+    if (!w.isInline && w.sgeLen[cur]! - w.sgeOffset >= payload) {
+      // the common case: the packet lies in one SGE, encode straight from VM memory
+      view = w.sgeMr[cur]!.view(w.sgeOff[cur]! + w.sgeOffset, payload)
+      advance(w, payload)
+    } else {
+      view = nic.scratch.view(payload)
+      gather(w, view, payload)
+    }
     sendPkt(nic, qp, view, payload)
   } else {
     sendPkt(nic, qp, null, 0)

@@ -293,9 +293,7 @@ function readReply(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
     p.aethSyndrome = AethSyndrome.ACK_UNLIMITED
     p.aethMsn = qp.msn
     if (n > 0) {
-      const view = nic.scratch.view(n)
-      mr!.u8.copy(view, 0, res.off, res.off + n)
-      sendPkt(nic, qp, view, n)
+      sendPkt(nic, qp, mr!.view(res.off, n), n)
     } else {
       sendPkt(nic, qp, null, 0)
     }

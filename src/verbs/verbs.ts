@@ -216,6 +216,7 @@ export class Cq {
   }
 }
 
+const NO_SGE: Sge[] = []
 const RC_OPS = new Set<number>([WrOpcode.RDMA_WRITE, WrOpcode.RDMA_WRITE_WITH_IMM, WrOpcode.SEND, WrOpcode.SEND_WITH_IMM,
   WrOpcode.RDMA_READ, WrOpcode.ATOMIC_CMP_AND_SWP, WrOpcode.ATOMIC_FETCH_AND_ADD, WrOpcode.SEND_WITH_INV])
 const UC_OPS = new Set<number>([WrOpcode.RDMA_WRITE, WrOpcode.RDMA_WRITE_WITH_IMM, WrOpcode.SEND, WrOpcode.SEND_WITH_IMM])
@@ -249,14 +250,15 @@ export class Qp {
 
   /** ibv_post_send: validates like rxe_post_send (EINVAL / ENOMEM), writes the WQEs, rings the doorbell once. */
   postSend(wr: SendWr | SendWr[]): void {
-    const list = Array.isArray(wr) ? wr : [wr]
     if (this.state < QpState.RTS) throw einval('post_send: QP is not in RTS')
     const r = this.sq
     let prod = r.producer()
-    const cons = r.consumer()
-    for (const w of list) {
-      if (((prod - cons) >>> 0) >= Math.min(r.size, this.cap.maxSendWr)) throw new VerbsError(Errno.ENOMEM, 'post_send: send queue full')
-      this.writeSendWqe(r.slot(prod), w)
+    const room = Math.min(r.size, this.cap.maxSendWr) - ((prod - r.consumer()) >>> 0)
+    const n = Array.isArray(wr) ? wr.length : 1
+    if (n > room) throw new VerbsError(Errno.ENOMEM, 'post_send: send queue full')
+    // WQEs are written before the producer index moves, so a rejected WR leaves nothing half-posted
+    for (let i = 0; i < n; i++) {
+      this.writeSendWqe(r.slot(prod), Array.isArray(wr) ? wr[i]! : wr)
       prod = (prod + 1) >>> 0
     }
     r.publish(prod)
@@ -268,7 +270,7 @@ export class Qp {
     const ops = this.type === QpType.RC ? RC_OPS : this.type === QpType.UC ? UC_OPS : UD_OPS
     if (!ops.has(opcode)) throw einval(`post_send: opcode ${opcode} not supported on this QP type`)
     const flags = w.sendFlags ?? 0
-    const sg = w.sgList ?? []
+    const sg = w.sgList ?? NO_SGE
     const u = this.sq.u32
     const inline = (flags & SendFlags.INLINE) !== 0
     if (!inline && sg.length > this.cap.maxSendSge) throw einval('post_send: too many SGEs')
@@ -328,15 +330,16 @@ export class Qp {
 
   /** ibv_post_recv. */
   postRecv(wr: RecvWr | RecvWr[]): void {
-    const list = Array.isArray(wr) ? wr : [wr]
     if (this.state === QpState.RESET) throw einval('post_recv: QP is in RESET')
     const r = this.rq
     let prod = r.producer()
-    const cons = r.consumer()
+    const room = Math.min(r.size, this.cap.maxRecvWr) - ((prod - r.consumer()) >>> 0)
+    const n = Array.isArray(wr) ? wr.length : 1
+    if (n > room) throw new VerbsError(Errno.ENOMEM, 'post_recv: receive queue full')
     const u = r.u32
-    for (const w of list) {
-      if (((prod - cons) >>> 0) >= Math.min(r.size, this.cap.maxRecvWr)) throw new VerbsError(Errno.ENOMEM, 'post_recv: receive queue full')
-      const sg = w.sgList ?? []
+    for (let k = 0; k < n; k++) {
+      const w = Array.isArray(wr) ? wr[k]! : wr
+      const sg = w.sgList ?? NO_SGE
       if (sg.length > this.cap.maxRecvSge) throw einval('post_recv: too many SGEs')
       const s = r.slot(prod)
       u[s + Q.RQ_WRID_HI] = hi32(w.wrId ?? 0)
