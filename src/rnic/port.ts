@@ -39,6 +39,8 @@ export interface FabricOptions {
   tap?: FrameTap
   /** Test hook: return true to drop this frame (applied before impairments). */
   filter?: (frame: Uint8Array, off: number, len: number) => boolean
+  /** Deliver directly to an idle receiver when nothing is queued and no impairment applies (default true). */
+  cutThrough?: boolean
 }
 
 const MAX_FRAME = 4096 + 256
@@ -55,6 +57,7 @@ export class LoopbackFabric {
   readonly clock: Clock
   tap: FrameTap | undefined
   filter: FabricOptions['filter']
+  cutThroughOn: boolean
   readonly stats = {sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, filtered: 0, unroutable: 0}
   private readonly random: () => number
   private readonly routes = new Map<number, Rnic>()
@@ -69,14 +72,32 @@ export class LoopbackFabric {
     this.clock = opts.clock ?? realClock
     this.tap = opts.tap
     this.filter = opts.filter
+    this.cutThroughOn = opts.cutThrough ?? true
   }
 
   /** Connect an RNIC: its GIDs become routes to it and its port transmits into the fabric. */
   attach(nic: Rnic): Port {
     this.nics.push(nic)
-    const port: Port = {transmit: (f, o, l) => this.transmit(f, o, l)}
+    const port: Port = {transmit: (f, o, l) => this.transmit(f, o, l, nic)}
     nic.setPort(port)
     return port
+  }
+
+  /**
+   * Cut-through: with no impairments, no delay and nothing queued, a frame goes straight to an idle receiver
+   * (not the sender, not one already inside poll/receive), which saves the copy into a slot. Order is kept
+   * because anything queued forces the queued path.
+   */
+  private cutThrough(frame: Uint8Array, off: number, len: number, from: Rnic | undefined): boolean {
+    if (!this.cutThroughOn || this.head < this.queue.length || frame.length < off + DST_IP_OFF + 4) return false
+    const im = this.impairments
+    if (im.loss || im.duplicate || im.reorder || im.delayUs) return false
+    const dst = this.route(((frame[off + DST_IP_OFF]! << 24) | (frame[off + DST_IP_OFF + 1]! << 16) |
+      (frame[off + DST_IP_OFF + 2]! << 8) | frame[off + DST_IP_OFF + 3]!) >>> 0)
+    if (!dst || dst === from || dst.busy()) return false
+    this.stats.delivered++
+    dst.receive(frame, off, len)
+    return true
   }
 
   private route(ip: number): Rnic | undefined {
@@ -87,7 +108,7 @@ export class LoopbackFabric {
     return nic
   }
 
-  transmit(frame: Uint8Array, off: number, len: number): void {
+  transmit(frame: Uint8Array, off: number, len: number, from?: Rnic): void {
     const now = this.clock.now()
     this.stats.sent++
     this.tap?.(frame, off, len, now)
@@ -95,6 +116,7 @@ export class LoopbackFabric {
       this.stats.filtered++
       return
     }
+    if (this.cutThrough(frame, off, len, from)) return
     const im = this.impairments
     if (im.loss && this.random() < im.loss) {
       this.stats.lost++

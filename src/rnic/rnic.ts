@@ -124,6 +124,7 @@ export class Rnic {
   rxOff = 0
   ipId = 0
   inReceive = false
+  inPoll = false
 
   constructor(opts: RnicOptions) {
     this.name = opts.name
@@ -384,6 +385,20 @@ export class Rnic {
 
   /** Do pending work without blocking: doorbells, timers, requesters. Returns the amount of work done. */
   poll(budget = 256): number {
+    this.inPoll = true
+    try {
+      return this.pollInner(budget)
+    } finally {
+      this.inPoll = false
+    }
+  }
+
+  /** Inside poll() or receive(): a frame for this RNIC must be queued, not delivered re-entrantly. */
+  busy(): boolean {
+    return this.inPoll || this.inReceive
+  }
+
+  private pollInner(budget: number): number {
     let work = 0
     const db = Atomics.load(this.doorbell, 0)
     if (db !== this.lastDoorbell) {
