@@ -208,6 +208,7 @@ export class Qp {
   commEst = false
 
   sqSigAll = false
+  drainNotified = false
   reqPending = false // requester has (maybe) work: set by doorbells, ACKs, timers
 
   constructor(

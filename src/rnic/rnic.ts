@@ -306,6 +306,10 @@ export class Rnic {
     fromAttr(qp, attr, mask, this.portInfo)
     if (mask & QpAttrMask.STATE && qp.state === QpState.ERR && !wasErr) this.qpError(qp)
     if (qp.state === QpState.RTS) qp.reqPending = true
+    if (qp.state === QpState.SQD) {
+      qp.drainNotified = false
+      this.checkDrained(qp)
+    }
     return {}
   }
 
@@ -343,6 +347,14 @@ export class Rnic {
     qp.reqPending = false
     flushSq(this, qp)
     flushRq(this, qp)
+  }
+
+  /** SQD: once nothing sent is unacknowledged, SQ_DRAINED (when en_sqd_async_notify was set; rxe_qp_drain). */
+  checkDrained(qp: Qp): void {
+    if (qp.state !== QpState.SQD || qp.drainNotified) return
+    if (qp.compIndex !== qp.reqIndex) return
+    qp.drainNotified = true
+    if (qp.enSqdAsyncNotify) this.asyncEvent(AsyncEvent.SQ_DRAINED, qp.qpn)
   }
 
   asyncEvent(event: number, qpn?: number, cqn?: number): void {
