@@ -46,10 +46,9 @@ export function gather(wqe: SendWqe, dst: Buffer, n: number): void {
   }
   let done = 0
   while (done < n) {
-    const mr = wqe.sgeMr[wqe.curSge]!
     const avail = wqe.sgeLen[wqe.curSge]! - wqe.sgeOffset
     const k = avail < n - done ? avail : n - done
-    copy(dst, done, mr.u8 as Buffer, wqe.sgeOff[wqe.curSge]! + wqe.sgeOffset, k)
+    if (k > 0) copy(dst, done, wqe.sgeMr[wqe.curSge]!.u8, wqe.sgeOff[wqe.curSge]! + wqe.sgeOffset, k)
     done += k
     wqe.sgeOffset += k
     if (wqe.sgeOffset === wqe.sgeLen[wqe.curSge]) {
@@ -93,7 +92,7 @@ export function scatter(sgeMr: SendWqe['sgeMr'], sgeOff: Float64Array, sgeLen: F
   while (n > 0) {
     if (i >= numSge) return false
     const k = Math.min(sgeLen[i]! - at, n)
-    copy(sgeMr[i]!.u8, sgeOff[i]! + at, src, sOff, k)
+    if (k > 0) copy(sgeMr[i]!.u8, sgeOff[i]! + at, src, sOff, k)
     sOff += k
     n -= k
     at = 0
