@@ -125,6 +125,7 @@ export class Rnic {
   ipId = 0
   inReceive = false
   inPoll = false
+  lastFault: string | undefined
 
   constructor(opts: RnicOptions) {
     this.name = opts.name
@@ -357,6 +358,23 @@ export class Rnic {
     if (qp.enSqdAsyncNotify) this.asyncEvent(AsyncEvent.SQ_DRAINED, qp.qpn)
   }
 
+  /**
+   * Last line of defence: VM memory (WQEs) and frames are hostile input, and a bug they trigger must cost the
+   * QP involved, never the RNIC. Counted, QP_FATAL, QP → ERR.
+   */
+  engineFault(qp: Qp | undefined, e: unknown): void {
+    this.drops.inc('engine_fault')
+    this.lastFault = e instanceof Error ? e.stack ?? e.message : String(e)
+    if (qp && qp.state !== QpState.ERR) {
+      this.asyncEvent(AsyncEvent.QP_FATAL, qp.qpn)
+      try {
+        this.qpError(qp)
+      } catch {
+        qp.state = QpState.ERR
+      }
+    }
+  }
+
   asyncEvent(event: number, qpn?: number, cqn?: number): void {
     this.onAsyncEvent?.({event, name: EVENT_NAME[event] ?? String(event), qpn, cqn})
   }
@@ -390,6 +408,8 @@ export class Rnic {
       if (frame !== this.rxFrame) this.rxFrame = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
       this.rxOff = off
       rxeRcv(this, this.rxFrame, off, len)
+    } catch (e) {
+      this.engineFault(this.qps.get(this.rxPkt.destQp), e)
     } finally {
       this.inReceive = false
     }
@@ -443,7 +463,11 @@ export class Rnic {
     for (const qp of this.qpList) {
       if (qp.reqPending) {
         qp.reqPending = false
-        work += requester(this, qp, budget)
+        try {
+          work += requester(this, qp, budget)
+        } catch (e) {
+          this.engineFault(qp, e)
+        }
       }
     }
     return work
