@@ -9,6 +9,7 @@ import {Counters} from './counters.js'
 import type {Cq} from './cq.js'
 import type {Mr} from './mr.js'
 import {modifyQpIsOk} from './qp-table.js'
+import type {RateGroup} from './ratelimit.js'
 import {Ring, roundPow2} from './queue.js'
 
 export const RXE_MAX_UNACKED_PSNS = 128
@@ -182,6 +183,8 @@ export class Qp {
   startedRetry = false
   timeoutRetry = false
   retransDeadline = Infinity
+  rateDeadline = Infinity
+  rate: RateGroup | undefined
   rnrDeadline = Infinity
 
   // responder (qp->resp)
@@ -358,7 +361,7 @@ export function resetQp(qp: Qp): void {
   qp.rdAtomic = qp.maxRdAtomic
   qp.needRetry = qp.waitForRnrTimer = qp.waitPsn = qp.waitFence = qp.needRdAtomic = false
   qp.startedRetry = qp.timeoutRetry = false
-  qp.retransDeadline = qp.rnrDeadline = Infinity
+  qp.retransDeadline = qp.rnrDeadline = qp.rateDeadline = Infinity
   qp.msn = 0
   qp.sentPsnNak = false
   qp.wqeActive = false

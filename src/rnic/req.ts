@@ -4,6 +4,7 @@
 // go-back-N retries (req_retry).
 
 import {Access, QpState, QpType, SendFlags, WcStatus, WrOpcode} from '../rdma-constants.js'
+import {frameLength} from '../wire/frame.js'
 import {Mask, OPCODES, Opcode, READ_OR_ATOMIC} from '../wire/opcodes.js'
 import {completer} from './comp.js'
 import {Counter} from './counters.js'
@@ -240,6 +241,16 @@ export function requester(nic: Rnic, qp: Qp, budget: number): number {
     if (opcode < 0) {
       failWqe(nic, qp, w, qp.type === QpType.UD ? WcStatus.LOC_LEN_ERR : WcStatus.LOC_QP_OP_ERR)
       continue
+    }
+    if (qp.rate) {
+      const info = OPCODES[opcode]!
+      const bytes = frameLength(opcode, info.mask & Mask.PAYLOAD ? Math.min(w.resid, mtu) : 0)
+      const now = nic.clock.now()
+      const wait = qp.rate.take(bytes, now)
+      if (wait > 0) {
+        qp.rateDeadline = now + wait
+        break
+      }
     }
     sendOne(nic, qp, w, opcode, mtu)
     sent++

@@ -17,6 +17,7 @@ import {Pd} from './pd.js'
 import type {Port} from './port.js'
 import {checkAttr, fromAttr, type PortInfo, Qp, type QpAttr, type QpCap, toAttr} from './qp.js'
 import {DOORBELL_WORDS, Ring, rqSlotWords, sqSlotWords} from './queue.js'
+import {RateGroup} from './ratelimit.js'
 import {rxeRcv} from './recv.js'
 import {requester} from './req.js'
 import {flushRq} from './resp.js'
@@ -114,6 +115,7 @@ export class Rnic {
   private qpList: Qp[] = []
   private nextQpn = 17 // RXE_MIN_QP_INDEX 16 is the GSI's neighbour; user QPs start above it
 
+  private readonly rateGroups = new Map<string, RateGroup>()
   readonly portCounters = new Counters()
   readonly drops = new DropCounters()
 
@@ -339,6 +341,38 @@ export class Rnic {
     return {}
   }
 
+  /**
+   * Put QPs into a shared rate-limit group (created or replaced); bytesPerSec 0 removes the group. Frame bytes on
+   * the wire count against the budget; the burst is at least one maximal frame.
+   */
+  setRateLimit(a: {group: string; qpns: number[]; bytesPerSec: number; burstBytes?: number}): Record<string, never> | RnicError {
+    if (typeof a?.group !== 'string' || !Array.isArray(a.qpns)) return fail(Errno.EINVAL, 'setRateLimit needs {group, qpns[]}')
+    if (!Number.isFinite(a.bytesPerSec) || a.bytesPerSec < 0) return fail(Errno.EINVAL, 'bad bytesPerSec')
+    const qps: Qp[] = []
+    for (const n of a.qpns) {
+      const qp = this.qps.get(n)
+      if (!qp) return fail(Errno.EINVAL, `no QP ${n}`)
+      qps.push(qp)
+    }
+    const old = this.rateGroups.get(a.group)
+    if (old) {
+      for (const n of old.qpns) {
+        const qp = this.qps.get(n)
+        if (qp && qp.rate === old) qp.rate = undefined
+      }
+      this.rateGroups.delete(a.group)
+    }
+    if (a.bytesPerSec === 0) return {}
+    const g = new RateGroup(a.group, a.bytesPerSec / 1e6, Math.max(a.burstBytes ?? 0, MAX_FRAME), this.clock.now())
+    for (const qp of qps) {
+      qp.rate = g
+      g.qpns.add(qp.qpn)
+      qp.reqPending = true
+    }
+    this.rateGroups.set(a.group, g)
+    return {}
+  }
+
   counters(): {port: Record<string, number>; drops: Record<string, number>; qps: Record<number, Record<string, number>>} {
     const qps: Record<number, Record<string, number>> = {}
     for (const qp of this.qpList) qps[qp.qpn] = qp.counters.toJSON()
@@ -350,7 +384,7 @@ export class Rnic {
   /** rxe_qp_error: both directions to ERROR and every outstanding WQE flushed (WR_FLUSH_ERR). */
   qpError(qp: Qp): void {
     qp.state = QpState.ERR
-    qp.retransDeadline = qp.rnrDeadline = Infinity
+    qp.retransDeadline = qp.rnrDeadline = qp.rateDeadline = Infinity
     qp.reqPending = false
     flushSq(this, qp)
     flushRq(this, qp)
@@ -453,6 +487,10 @@ export class Rnic {
     }
     const now = this.clock.now()
     for (const qp of this.qpList) {
+      if (qp.rateDeadline <= now) {
+        qp.rateDeadline = Infinity
+        qp.reqPending = true
+      }
       if (qp.rnrDeadline <= now) {
         qp.rnrDeadline = Infinity
         qp.waitForRnrTimer = false
@@ -487,6 +525,7 @@ export class Rnic {
       if (qp.reqPending) return this.clock.now()
       if (qp.retransDeadline < d) d = qp.retransDeadline
       if (qp.rnrDeadline < d) d = qp.rnrDeadline
+      if (qp.rateDeadline < d) d = qp.rateDeadline
     }
     return d
   }
