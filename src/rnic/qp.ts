@@ -11,6 +11,7 @@ import type {Mr} from './mr.js'
 import {modifyQpIsOk} from './qp-table.js'
 import type {RateGroup} from './ratelimit.js'
 import {Ring, roundPow2} from './queue.js'
+import {Task} from './task.js'
 
 export const RXE_MAX_UNACKED_PSNS = 128
 export const RXE_MAX_PKT_PER_ACK = 64
@@ -212,6 +213,7 @@ export class Qp {
 
   sqSigAll = false
   drainNotified = false
+  reqTask: Task = new Task(() => undefined) // set by the Rnic that owns the QP
   reqPending = false // requester has (maybe) work: set by doorbells, ACKs, timers
 
   constructor(

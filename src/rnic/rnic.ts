@@ -20,6 +20,7 @@ import {DOORBELL_WORDS, Ring, rqSlotWords, sqSlotWords} from './queue.js'
 import {RateGroup} from './ratelimit.js'
 import {rxeRcv} from './recv.js'
 import {requester} from './req.js'
+import {Task} from './task.js'
 import {flushRq} from './resp.js'
 
 export interface RnicError {
@@ -130,6 +131,8 @@ export class Rnic {
   ipId = 0
   inReceive = false
   inPoll = false
+  private reqBudget = 0
+  private reqWork = 0
   lastFault: string | undefined
 
   constructor(opts: RnicOptions) {
@@ -280,6 +283,10 @@ export class Rnic {
     const rq = Ring.create(cap.maxRecvWr, rqSlotWords(cap.maxRecvSge))
     const qp = new Qp(qpn, a.type, a.pdn, scq, rcq, cap, sq, rq)
     qp.sqSigAll = a.sqSigAll === true
+    // the requester never nests on a QP (its per-pass scratch relies on it): rxe_task semantics
+    qp.reqTask = new Task(() => {
+      this.reqWork += requester(this, qp, this.reqBudget)
+    })
     if (a.gsi) qp.qkey = GSI_QKEY
     this.qps.set(qpn, qp)
     this.qpList = [...this.qps.values()]
@@ -507,8 +514,11 @@ export class Rnic {
     for (const qp of this.qpList) {
       if (qp.reqPending) {
         qp.reqPending = false
+        this.reqBudget = budget
+        this.reqWork = 0
         try {
-          work += requester(this, qp, budget)
+          qp.reqTask.run()
+          work += this.reqWork
         } catch (e) {
           this.engineFault(qp, e)
         }
