@@ -46,8 +46,11 @@ export interface FabricOptions {
 const MAX_FRAME = 4096 + 256
 const DST_IP_OFF = 14 + 16
 
+// Frames sit 2 bytes into a slot (an own ArrayBuffer) so their payloads are word-aligned (rnic/tx.ts).
+const SLOT_OFF = 2
+
 class Slot {
-  readonly buf = Buffer.alloc(MAX_FRAME)
+  readonly buf = Buffer.from(new ArrayBuffer(MAX_FRAME + 8))
   len = 0
   at = 0
 }
@@ -137,8 +140,8 @@ export class LoopbackFabric {
   private enqueue(frame: Uint8Array, off: number, len: number, at: number): void {
     if (len > MAX_FRAME) return
     const s = this.free.pop() ?? new Slot()
-    if (Buffer.isBuffer(frame)) frame.copy(s.buf, 0, off, off + len)
-    else s.buf.set(frame.subarray(off, off + len), 0)
+    if (Buffer.isBuffer(frame)) frame.copy(s.buf, SLOT_OFF, off, off + len)
+    else s.buf.set(frame.subarray(off, off + len), SLOT_OFF)
     s.len = len
     s.at = at
     const q = this.queue
@@ -159,10 +162,10 @@ export class LoopbackFabric {
       if (s.at > now) break
       this.head++
       n++
-      const nic = this.route(s.buf.readUInt32BE(DST_IP_OFF))
+      const nic = this.route(s.buf.readUInt32BE(SLOT_OFF + DST_IP_OFF))
       if (nic) {
         this.stats.delivered++
-        nic.receive(s.buf, 0, s.len)
+        nic.receive(s.buf, SLOT_OFF, s.len)
       } else {
         this.stats.unroutable++
       }

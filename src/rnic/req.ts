@@ -8,7 +8,7 @@ import {frameLength} from '../wire/frame.js'
 import {Mask, OPCODES, Opcode, READ_OR_ATOMIC} from '../wire/opcodes.js'
 import {completer} from './comp.js'
 import {Counter} from './counters.js'
-import {advance, gather, rewind} from './dma.js'
+import {advance, gather, rewind, stage} from './dma.js'
 import {psnAdd, psnCompare} from './psn.js'
 import * as Q from './queue.js'
 import {type Qp, RXE_MAX_PKT_PER_ACK, RXE_MAX_UNACKED_PSNS, type SendWqe, WqeState} from './qp.js'
@@ -377,7 +377,7 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
     const cur = w.curSge
     if (!w.isInline && w.sgeLen[cur]! - w.sgeOffset >= payload) {
       // the common case: the packet lies in one SGE, encode straight from VM memory
-      view = w.sgeMr[cur]!.view(w.sgeOff[cur]! + w.sgeOffset, payload)
+      view = stage(nic.scratch, w.sgeMr[cur]!.u8, w.sgeOff[cur]! + w.sgeOffset, payload)
       advance(w, payload)
     } else {
       view = nic.scratch.view(payload)

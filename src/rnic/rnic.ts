@@ -11,7 +11,7 @@ import {realClock} from './clock.js'
 import {completer, flushSq} from './comp.js'
 import {Counter, Counters, DropCounters} from './counters.js'
 import {Cq} from './cq.js'
-import {Scratch} from './dma.js'
+import {alignedBuffer, Scratch} from './dma.js'
 import {checkMrInit, Mr, MrTable, REMOTE_ACCESS} from './mr.js'
 import {Pd} from './pd.js'
 import type {Port} from './port.js'
@@ -122,7 +122,7 @@ export class Rnic {
 
   // engine scratch, reused for every packet
   readonly txPkt = new PacketView()
-  readonly txBuf = Buffer.alloc(MAX_FRAME)
+  readonly txBuf = alignedBuffer(MAX_FRAME + 8)
   readonly scratch = new Scratch(4096)
   readonly encoder = new FrameEncoder()
   readonly rxPkt = new PacketView()
@@ -438,10 +438,10 @@ export class Rnic {
     }
   }
 
-  transmit(qp: Qp, len: number): void {
+  transmit(qp: Qp, off: number, len: number): void {
     qp.counters.inc(Counter.SENT_PKTS)
     this.portCounters.inc(Counter.SENT_PKTS)
-    this.port?.transmit(this.txBuf, 0, len)
+    this.port?.transmit(this.txBuf, off, len)
   }
 
   /** Frames from the port. Not re-entrant: a frame that arrives while one is processed is dropped and counted. */
