@@ -221,7 +221,7 @@ function execute(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
       if (qp.rwqe.length < GRH_BYTES + pkt.payloadLen) return RespState.ERR_LENGTH
       const grh = nic.scratch.buf
       grh.fill(0, 0, 20)
-      nic.rxFrame.copy(grh, 20, nic.rxOff + 14, nic.rxOff + 34)
+      copy(grh, 20, nic.rxFrame, nic.rxOff + 14, 20)
       scatterRecv(qp.rwqe, 0, grh, 0, GRH_BYTES)
       qp.rwqeOff = GRH_BYTES
     }
