@@ -90,6 +90,7 @@ export class SendWqe {
   lastPsn = 0
   status = 0
   hasRdAtomic = false
+  started = false // a packet of it has left (SQD finishes only started WQEs)
 
   constructor(maxSge: number, maxInline: number) {
     this.sgeMr = new Array(Math.max(1, maxSge)).fill(undefined)

@@ -321,7 +321,7 @@ export class Rnic {
     const wasErr = qp.state === QpState.ERR
     fromAttr(qp, attr, mask, this.portInfo)
     if (mask & QpAttrMask.STATE && qp.state === QpState.ERR && !wasErr) this.qpError(qp)
-    if (qp.state === QpState.RTS) qp.reqPending = true
+    if (qp.state === QpState.RTS || qp.state === QpState.SQD) qp.reqPending = true
     if (qp.state === QpState.SQD) {
       qp.drainNotified = false
       this.checkDrained(qp)

@@ -183,3 +183,29 @@ describe('SQD', () => {
     expect(a.cq.poll(4).map((w) => w.wrId)).toEqual([2n])
   })
 })
+
+describe('SQD with loss', () => {
+  it('a started multi-packet WQE still retries and completes while draining', async () => {
+    const lab = makeLab()
+    let dropped = false
+    const pv = new PacketView()
+    lab.fabric.filter = (f, o, l) => {
+      if (!dropped && decodeFrame(f, o, l, pv) === 0 && pv.opcode === Opcode.RC_SEND_LAST) return (dropped = true)
+      return false
+    }
+    const a = await endpoint(lab.nics[0]!)
+    const b = await endpoint(lab.nics[1]!)
+    const [qa, qb] = await connect(a, b, {mtu: Mtu[256], timeout: 8})
+    const src = a.mem.alloc(1000)
+    const smr = await a.pd.regMr(src, 0)
+    const dst = b.mem.alloc(1000)
+    const dmr = await b.pd.regMr(dst, Access.LOCAL_WRITE)
+    qb.postRecv({wrId: 3, sgList: [{addr: dst.addr, length: 1000, lkey: dmr.lkey}]})
+    qa.postSend({wrId: 1, sendFlags: S, sgList: [{addr: src.addr, length: 1000, lkey: smr.lkey}]})
+    lab.nics[0]!.poll()
+    await qa.modify({qpState: 4 /* SQD */}, 1)
+    lab.run()
+    expect(dropped).toBe(true)
+    expect(a.cq.poll(2)).toMatchObject([{wrId: 1n, status: WcStatus.SUCCESS}])
+  })
+})
