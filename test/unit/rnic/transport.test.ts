@@ -209,3 +209,24 @@ describe('SQD with loss', () => {
     expect(a.cq.poll(2)).toMatchObject([{wrId: 1n, status: WcStatus.SUCCESS}])
   })
 })
+
+describe('coalesced ACKs', () => {
+  it('an ACK for a later PSN completes every earlier SEND/WRITE WQE without a retry', async () => {
+    const lab = makeLab()
+    let dropped = 0
+    const pv = new PacketView()
+    lab.fabric.filter = (f, o, l) => {
+      if (dropped < 2 && decodeFrame(f, o, l, pv) === 0 && pv.opcode === Opcode.RC_ACKNOWLEDGE) return ++dropped > 0
+      return false
+    }
+    const a = await endpoint(lab.nics[0]!)
+    const b = await endpoint(lab.nics[1]!)
+    const [qa, qb] = await connect(a, b)
+    qb.postRecv([{wrId: 1}, {wrId: 2}, {wrId: 3}])
+    qa.postSend([{wrId: 1, sendFlags: S}, {wrId: 2, sendFlags: S}, {wrId: 3, sendFlags: S}])
+    lab.run()
+    expect(dropped).toBe(2)
+    expect(a.cq.poll(4).map((w) => [w.wrId, w.status])).toEqual([[1n, 0], [2n, 0], [3n, 0]])
+    expect(lab.nics[0]!.counters().port.COMP_RETRY).toBe(0)
+  })
+})
