@@ -153,9 +153,10 @@ export class Rnic {
 
   // ---- device ----
 
-  deviceInfo(): {name: string; doorbell: SharedArrayBuffer; gids: string[]; maxMtu: number; limits: RnicLimits} {
+  /** Device attributes for a provider; `gids[i]` is GID index i (null where the entry is empty). */
+  deviceInfo(): {name: string; doorbell: SharedArrayBuffer; gids: Array<string | null>; maxMtu: number; limits: RnicLimits} {
     return {
-      name: this.name, doorbell: this.doorbellSab, gids: this.gids.filter((g) => g !== undefined).map((g) => `::ffff:${ipString(g!)}`),
+      name: this.name, doorbell: this.doorbellSab, gids: this.gids.map((g) => (g === undefined ? null : `::ffff:${ipString(g)}`)),
       maxMtu: this.portMtu, limits: {...this.limits},
     }
   }

@@ -95,7 +95,7 @@ export class Context {
 
   queryGid(index: number): string {
     const g = this.info.gids[index]
-    if (g === undefined) throw einval(`no GID at index ${index}`)
+    if (g === undefined || g === null) throw einval(`no GID at index ${index}`)
     return g
   }
 
