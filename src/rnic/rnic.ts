@@ -500,8 +500,10 @@ export class Rnic {
         qp.reqPending = true
       }
       if (qp.rnrDeadline <= now) {
+        // rnr_nak_timer: go back to the NAKed PSN and resend
         qp.rnrDeadline = Infinity
         qp.waitForRnrTimer = false
+        qp.needRetry = true
         qp.reqPending = true
         work++
       }
