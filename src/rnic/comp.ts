@@ -2,7 +2,7 @@
 // (coalesced ACKs complete every WQE up to the acknowledged PSN), maps NAK codes to WC statuses, and drives
 // retries: retry_cnt / rnr_retry with 7 = infinite, the RNR timer table, go-back-N through the requester.
 
-import {QpType, SendFlags, WcOpcode, WcStatus, WrOpcode} from '../rdma-constants.js'
+import {QpState, QpType, SendFlags, WcOpcode, WcStatus, WrOpcode} from '../rdma-constants.js'
 import {AETH_TYPE_MASK, AethSyndrome, AethType, Mask, Opcode, READ_OR_ATOMIC} from '../wire/opcodes.js'
 import type {PacketView} from '../wire/packet.js'
 import {Counter} from './counters.js'
@@ -69,6 +69,7 @@ function doComplete(nic: Rnic, qp: Qp, w: SendWqe): void {
     qp.waitFence = false
     qp.reqPending = true
   }
+  if (qp.state === QpState.SQD) nic.checkDrained(qp)
 }
 
 function oldest(qp: Qp): SendWqe | undefined {
@@ -178,7 +179,7 @@ function checkAck(nic: Rnic, qp: Qp, pkt: PacketView, w: SendWqe): CompState {
 
 /** Run the completer for one response packet (or none: a timer fired, or the requester finished a UD/UC WQE). */
 export function completer(nic: Rnic, qp: Qp, pkt: PacketView | null): void {
-  if (qp.state === 6 /* ERR */ || qp.state === 0 /* RESET */) return
+  if (qp.state === QpState.ERR || qp.state === QpState.RESET) return
   const timeoutRetry = qp.timeoutRetry
   qp.timeoutRetry = false
   if (qp.needRetry) return

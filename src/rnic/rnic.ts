@@ -2,7 +2,7 @@
 // (poll, receive, nextDeadline). Command results are structured-cloneable plain objects; errors are results
 // {errno, message}, never exceptions, so the MasQ backend can relay them over a MessagePort unchanged.
 
-import {AsyncEvent, Errno, Mtu, QpAttrMask, QpState, QpType} from '../rdma-constants.js'
+import {AsyncEvent, Errno, GSI_QKEY, Mtu, QpAttrMask, QpState, QpType} from '../rdma-constants.js'
 import {FrameEncoder, FRAME_OVERHEAD} from '../wire/frame.js'
 import {PacketView} from '../wire/packet.js'
 import {parseGidIp, ipString} from './av.js'
@@ -11,25 +11,22 @@ import {realClock} from './clock.js'
 import {completer, flushSq} from './comp.js'
 import {Counter, Counters, DropCounters} from './counters.js'
 import {Cq} from './cq.js'
-import {Scratch} from './dma.js'
+import {alignedBuffer, Scratch} from './dma.js'
 import {checkMrInit, Mr, MrTable, REMOTE_ACCESS} from './mr.js'
 import {Gsi} from './gsi.js'
 import {Pd} from './pd.js'
 import type {Port} from './port.js'
 import {checkAttr, fromAttr, type PortInfo, Qp, type QpAttr, type QpCap, toAttr} from './qp.js'
 import {DOORBELL_WORDS, Ring, rqSlotWords, sqSlotWords} from './queue.js'
+import {RateGroup} from './ratelimit.js'
 import {rxeRcv} from './recv.js'
 import {requester} from './req.js'
+import {Task} from './task.js'
 import {flushRq} from './resp.js'
 
-export interface RnicError {
-  errno: number
-  message: string
-}
-export function isRnicError(v: unknown): v is RnicError {
-  return typeof v === 'object' && v !== null && typeof (v as RnicError).errno === 'number' && 'message' in v
-}
-const fail = (errno: number, message: string): RnicError => ({errno, message})
+import {fail, type RnicError} from './errors.js'
+
+export {isRnicError, type RnicError} from './errors.js'
 
 export interface RnicLimits {
   maxQp: number
@@ -81,8 +78,11 @@ export interface CreateQpArgs {
   recvCqn: number
   cap: QpCap
   sqSigAll?: boolean
+  /** The port's GSI QP (QP1, UD semantics, Q_Key 0x80010000) for the CM agent's MADs; one per RNIC. */
+  gsi?: boolean
 }
 
+export const GSI_QPN = 1
 const MAX_FRAME = FRAME_OVERHEAD + 40 + 4096 + 4
 const EVENT_NAME = Object.fromEntries(Object.entries(AsyncEvent).map(([k, v]) => [v, k])) as Record<number, string>
 
@@ -112,13 +112,14 @@ export class Rnic {
   private qpList: Qp[] = []
   private nextQpn = 17 // RXE_MIN_QP_INDEX 16 is the GSI's neighbour; user QPs start above it
 
+  private readonly rateGroups = new Map<string, RateGroup>()
   readonly portCounters = new Counters()
   readonly drops = new DropCounters()
   readonly gsi: Gsi = new Gsi(this) // QP1: CM MADs (src/rnic/gsi.ts)
 
   // engine scratch, reused for every packet
   readonly txPkt = new PacketView()
-  readonly txBuf = Buffer.alloc(MAX_FRAME)
+  readonly txBuf = alignedBuffer(MAX_FRAME + 8)
   readonly scratch = new Scratch(4096)
   readonly encoder = new FrameEncoder()
   readonly rxPkt = new PacketView()
@@ -126,6 +127,10 @@ export class Rnic {
   rxOff = 0
   ipId = 0
   inReceive = false
+  inPoll = false
+  private reqBudget = 0
+  private reqWork = 0
+  lastFault: string | undefined
 
   constructor(opts: RnicOptions) {
     this.name = opts.name
@@ -145,9 +150,10 @@ export class Rnic {
 
   // ---- device ----
 
-  deviceInfo(): {name: string; doorbell: SharedArrayBuffer; gids: string[]; maxMtu: number; limits: RnicLimits} {
+  /** Device attributes for a provider; `gids[i]` is GID index i (null where the entry is empty). */
+  deviceInfo(): {name: string; doorbell: SharedArrayBuffer; gids: Array<string | null>; maxMtu: number; limits: RnicLimits} {
     return {
-      name: this.name, doorbell: this.doorbellSab, gids: this.gids.filter((g) => g !== undefined).map((g) => `::ffff:${ipString(g!)}`),
+      name: this.name, doorbell: this.doorbellSab, gids: this.gids.map((g) => (g === undefined ? null : `::ffff:${ipString(g)}`)),
       maxMtu: this.portMtu, limits: {...this.limits},
     }
   }
@@ -266,13 +272,20 @@ export class Rnic {
       return fail(Errno.EINVAL, 'QP capabilities out of range (rxe_qp_chk_cap)')
     }
     if (this.qps.size >= L.maxQp) return fail(Errno.ENOMEM, 'QP limit reached')
-    const qpn = this.allocQpn()
+    if (a.gsi && a.type !== QpType.UD) return fail(Errno.EINVAL, 'the GSI QP is a UD QP')
+    if (a.gsi && this.qps.has(GSI_QPN)) return fail(Errno.EBUSY, 'the GSI QP exists')
+    const qpn = a.gsi ? GSI_QPN : this.allocQpn()
     if (qpn < 0) return fail(Errno.ENOMEM, 'no free QPN')
     const cap: QpCap = {maxSendWr: c.maxSendWr, maxRecvWr: c.maxRecvWr, maxSendSge: c.maxSendSge, maxRecvSge: c.maxRecvSge, maxInlineData: c.maxInlineData ?? 0}
     const sq = Ring.create(cap.maxSendWr, sqSlotWords(cap.maxSendSge, cap.maxInlineData))
     const rq = Ring.create(cap.maxRecvWr, rqSlotWords(cap.maxRecvSge))
     const qp = new Qp(qpn, a.type, a.pdn, scq, rcq, cap, sq, rq)
     qp.sqSigAll = a.sqSigAll === true
+    // the requester never nests on a QP (its per-pass scratch relies on it): rxe_task semantics
+    qp.reqTask = new Task(() => {
+      this.reqWork += requester(this, qp, this.reqBudget)
+    })
+    if (a.gsi) qp.qkey = GSI_QKEY
     this.qps.set(qpn, qp)
     this.qpList = [...this.qps.values()]
     pd.users++
@@ -306,7 +319,11 @@ export class Rnic {
     const wasErr = qp.state === QpState.ERR
     fromAttr(qp, attr, mask, this.portInfo)
     if (mask & QpAttrMask.STATE && qp.state === QpState.ERR && !wasErr) this.qpError(qp)
-    if (qp.state === QpState.RTS) qp.reqPending = true
+    if (qp.state === QpState.RTS || qp.state === QpState.SQD) qp.reqPending = true
+    if (qp.state === QpState.SQD) {
+      qp.drainNotified = false
+      this.checkDrained(qp)
+    }
     return {}
   }
 
@@ -329,6 +346,38 @@ export class Rnic {
     return {}
   }
 
+  /**
+   * Put QPs into a shared rate-limit group (created or replaced); bytesPerSec 0 removes the group. Frame bytes on
+   * the wire count against the budget; the burst is at least one maximal frame.
+   */
+  setRateLimit(a: {group: string; qpns: number[]; bytesPerSec: number; burstBytes?: number}): Record<string, never> | RnicError {
+    if (typeof a?.group !== 'string' || !Array.isArray(a.qpns)) return fail(Errno.EINVAL, 'setRateLimit needs {group, qpns[]}')
+    if (!Number.isFinite(a.bytesPerSec) || a.bytesPerSec < 0) return fail(Errno.EINVAL, 'bad bytesPerSec')
+    const qps: Qp[] = []
+    for (const n of a.qpns) {
+      const qp = this.qps.get(n)
+      if (!qp) return fail(Errno.EINVAL, `no QP ${n}`)
+      qps.push(qp)
+    }
+    const old = this.rateGroups.get(a.group)
+    if (old) {
+      for (const n of old.qpns) {
+        const qp = this.qps.get(n)
+        if (qp && qp.rate === old) qp.rate = undefined
+      }
+      this.rateGroups.delete(a.group)
+    }
+    if (a.bytesPerSec === 0) return {}
+    const g = new RateGroup(a.group, a.bytesPerSec / 1e6, Math.max(a.burstBytes ?? 0, MAX_FRAME), this.clock.now())
+    for (const qp of qps) {
+      qp.rate = g
+      g.qpns.add(qp.qpn)
+      qp.reqPending = true
+    }
+    this.rateGroups.set(a.group, g)
+    return {}
+  }
+
   counters(): {port: Record<string, number>; drops: Record<string, number>; qps: Record<number, Record<string, number>>} {
     const qps: Record<number, Record<string, number>> = {}
     for (const qp of this.qpList) qps[qp.qpn] = qp.counters.toJSON()
@@ -345,10 +394,35 @@ export class Rnic {
   /** rxe_qp_error: both directions to ERROR and every outstanding WQE flushed (WR_FLUSH_ERR). */
   qpError(qp: Qp): void {
     qp.state = QpState.ERR
-    qp.retransDeadline = qp.rnrDeadline = Infinity
+    qp.retransDeadline = qp.rnrDeadline = qp.rateDeadline = Infinity
     qp.reqPending = false
     flushSq(this, qp)
     flushRq(this, qp)
+  }
+
+  /** SQD: once nothing sent is unacknowledged, SQ_DRAINED (when en_sqd_async_notify was set; rxe_qp_drain). */
+  checkDrained(qp: Qp): void {
+    if (qp.state !== QpState.SQD || qp.drainNotified) return
+    if (qp.compIndex !== qp.reqIndex) return
+    qp.drainNotified = true
+    if (qp.enSqdAsyncNotify) this.asyncEvent(AsyncEvent.SQ_DRAINED, qp.qpn)
+  }
+
+  /**
+   * Last line of defence: VM memory (WQEs) and frames are hostile input, and a bug they trigger must cost the
+   * QP involved, never the RNIC. Counted, QP_FATAL, QP → ERR.
+   */
+  engineFault(qp: Qp | undefined, e: unknown): void {
+    this.drops.inc('engine_fault')
+    this.lastFault = e instanceof Error ? e.stack ?? e.message : String(e)
+    if (qp && qp.state !== QpState.ERR) {
+      this.asyncEvent(AsyncEvent.QP_FATAL, qp.qpn)
+      try {
+        this.qpError(qp)
+      } catch {
+        qp.state = QpState.ERR
+      }
+    }
   }
 
   asyncEvent(event: number, qpn?: number, cqn?: number): void {
@@ -367,10 +441,10 @@ export class Rnic {
     }
   }
 
-  transmit(qp: Qp, len: number): void {
+  transmit(qp: Qp, off: number, len: number): void {
     qp.counters.inc(Counter.SENT_PKTS)
     this.portCounters.inc(Counter.SENT_PKTS)
-    this.port?.transmit(this.txBuf, 0, len)
+    this.port?.transmit(this.txBuf, off, len)
   }
 
   /** Frames from the port. Not re-entrant: a frame that arrives while one is processed is dropped and counted. */
@@ -384,6 +458,8 @@ export class Rnic {
       if (frame !== this.rxFrame) this.rxFrame = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
       this.rxOff = off
       rxeRcv(this, this.rxFrame, off, len)
+    } catch (e) {
+      this.engineFault(this.qps.get(this.rxPkt.destQp), e)
     } finally {
       this.inReceive = false
     }
@@ -391,6 +467,20 @@ export class Rnic {
 
   /** Do pending work without blocking: doorbells, timers, requesters. Returns the amount of work done. */
   poll(budget = 256): number {
+    this.inPoll = true
+    try {
+      return this.pollInner(budget)
+    } finally {
+      this.inPoll = false
+    }
+  }
+
+  /** Inside poll() or receive(): a frame for this RNIC must be queued, not delivered re-entrantly. */
+  busy(): boolean {
+    return this.inPoll || this.inReceive
+  }
+
+  private pollInner(budget: number): number {
     let work = 0
     const db = Atomics.load(this.doorbell, 0)
     if (db !== this.lastDoorbell) {
@@ -407,9 +497,15 @@ export class Rnic {
     }
     const now = this.clock.now()
     for (const qp of this.qpList) {
+      if (qp.rateDeadline <= now) {
+        qp.rateDeadline = Infinity
+        qp.reqPending = true
+      }
       if (qp.rnrDeadline <= now) {
+        // rnr_nak_timer: go back to the NAKed PSN and resend
         qp.rnrDeadline = Infinity
         qp.waitForRnrTimer = false
+        qp.needRetry = true
         qp.reqPending = true
         work++
       }
@@ -423,7 +519,14 @@ export class Rnic {
     for (const qp of this.qpList) {
       if (qp.reqPending) {
         qp.reqPending = false
-        work += requester(this, qp, budget)
+        this.reqBudget = budget
+        this.reqWork = 0
+        try {
+          qp.reqTask.run()
+          work += this.reqWork
+        } catch (e) {
+          this.engineFault(qp, e)
+        }
       }
     }
     return work
@@ -437,6 +540,7 @@ export class Rnic {
       if (qp.reqPending) return this.clock.now()
       if (qp.retransDeadline < d) d = qp.retransDeadline
       if (qp.rnrDeadline < d) d = qp.rnrDeadline
+      if (qp.rateDeadline < d) d = qp.rateDeadline
     }
     return d
   }

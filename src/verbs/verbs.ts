@@ -7,7 +7,8 @@ import type {AhAttr} from '../rnic/av.js'
 import {parseGidIp} from '../rnic/av.js'
 import type {QpAttr, QpCap} from '../rnic/qp.js'
 import * as Q from '../rnic/queue.js'
-import {isRnicError, Rnic, type RnicError} from '../rnic/rnic.js'
+import {isRnicError, type RnicError} from '../rnic/errors.js'
+import type {Rnic} from '../rnic/rnic.js'
 import {type CommandName, type ControlChannel, InProcessChannel, type RnicCommands} from './channel.js'
 import {hi32, lo32, type Region, type U64, type VmMemory} from './memory.js'
 
@@ -68,7 +69,8 @@ export interface Wc {
 
 /** Open the device behind an Rnic (in process) or a channel; `memory` is the VM memory inline sends read from. */
 export async function openDevice(target: Rnic | ControlChannel, opts: {memory?: VmMemory} = {}): Promise<Context> {
-  const ch = target instanceof Rnic ? new InProcessChannel(target) : target
+  // duck-typed so that a VM worker can use this module without loading the engine
+  const ch = typeof (target as ControlChannel).call === 'function' ? (target as ControlChannel) : new InProcessChannel(target as Rnic)
   const info = await call(ch, 'deviceInfo')
   return new Context(ch, info, opts.memory)
 }
@@ -95,7 +97,7 @@ export class Context {
 
   queryGid(index: number): string {
     const g = this.info.gids[index]
-    if (g === undefined) throw einval(`no GID at index ${index}`)
+    if (g === undefined || g === null) throw einval(`no GID at index ${index}`)
     return g
   }
 
@@ -119,14 +121,15 @@ export class Pd {
     return new Mr(this, r.mrIndex, r.lkey, r.rkey, region, iova)
   }
 
-  async createQp(init: {type: 'RC' | 'UC' | 'UD'; sendCq: Cq; recvCq: Cq; cap: Partial<QpCap>; sqSigAll?: boolean}): Promise<Qp> {
+  /** `gsi: true` (UD only) asks for the port's QP1, as the CM agent does. */
+  async createQp(init: {type: 'RC' | 'UC' | 'UD'; sendCq: Cq; recvCq: Cq; cap: Partial<QpCap>; sqSigAll?: boolean; gsi?: boolean}): Promise<Qp> {
     const type = QpType[init.type]
     if (type === undefined) throw einval(`bad QP type ${init.type}`)
     const cap: QpCap = {
       maxSendWr: init.cap.maxSendWr ?? 64, maxRecvWr: init.cap.maxRecvWr ?? 64, maxSendSge: init.cap.maxSendSge ?? 1,
       maxRecvSge: init.cap.maxRecvSge ?? 1, maxInlineData: init.cap.maxInlineData ?? 0,
     }
-    const r = await call(this.ctx.channel, 'createQp', {pdn: this.pdn, type, sendCqn: init.sendCq.cqn, recvCqn: init.recvCq.cqn, cap, sqSigAll: init.sqSigAll})
+    const r = await call(this.ctx.channel, 'createQp', {pdn: this.pdn, type, sendCqn: init.sendCq.cqn, recvCqn: init.recvCq.cqn, cap, sqSigAll: init.sqSigAll, gsi: init.gsi})
     return new Qp(this, r.qpn, type, r.sq, r.rq, r.cap)
   }
 
@@ -211,11 +214,31 @@ export class Cq {
     return k
   }
 
+  /**
+   * Wait until a completion is available (the ibv_req_notify_cq + completion-channel pattern): arms the ring's
+   * notify flag, then waits on the producer index without spinning. Resolves true when completions are ready,
+   * false on timeout. The promise does not keep the event loop alive by itself.
+   */
+  async wait(timeoutMs?: number): Promise<boolean> {
+    const r = this.ring
+    const prod = r.producer()
+    if (prod !== r.consumer()) return true
+    Atomics.store(r.i32, Q.RING_FLAGS, 1)
+    // re-check after arming: a completion posted in between would otherwise be missed
+    if (r.producer() !== prod) return true
+    const w = (Atomics as unknown as {waitAsync(a: Int32Array, i: number, v: number, t?: number): {async: boolean; value: Promise<string> | string}})
+      .waitAsync(r.i32, Q.RING_PRODUCER, prod | 0, timeoutMs)
+    const res = w.async ? await (w.value as Promise<string>) : (w.value as string)
+    Atomics.store(r.i32, Q.RING_FLAGS, 0)
+    return res !== 'timed-out' || r.producer() !== r.consumer()
+  }
+
   async destroy(): Promise<void> {
     await call(this.ctx.channel, 'destroyCq', this.cqn)
   }
 }
 
+const NO_SGE: Sge[] = []
 const RC_OPS = new Set<number>([WrOpcode.RDMA_WRITE, WrOpcode.RDMA_WRITE_WITH_IMM, WrOpcode.SEND, WrOpcode.SEND_WITH_IMM,
   WrOpcode.RDMA_READ, WrOpcode.ATOMIC_CMP_AND_SWP, WrOpcode.ATOMIC_FETCH_AND_ADD, WrOpcode.SEND_WITH_INV])
 const UC_OPS = new Set<number>([WrOpcode.RDMA_WRITE, WrOpcode.RDMA_WRITE_WITH_IMM, WrOpcode.SEND, WrOpcode.SEND_WITH_IMM])
@@ -249,14 +272,15 @@ export class Qp {
 
   /** ibv_post_send: validates like rxe_post_send (EINVAL / ENOMEM), writes the WQEs, rings the doorbell once. */
   postSend(wr: SendWr | SendWr[]): void {
-    const list = Array.isArray(wr) ? wr : [wr]
     if (this.state < QpState.RTS) throw einval('post_send: QP is not in RTS')
     const r = this.sq
     let prod = r.producer()
-    const cons = r.consumer()
-    for (const w of list) {
-      if (((prod - cons) >>> 0) >= Math.min(r.size, this.cap.maxSendWr)) throw new VerbsError(Errno.ENOMEM, 'post_send: send queue full')
-      this.writeSendWqe(r.slot(prod), w)
+    const room = Math.min(r.size, this.cap.maxSendWr) - ((prod - r.consumer()) >>> 0)
+    const n = Array.isArray(wr) ? wr.length : 1
+    if (n > room) throw new VerbsError(Errno.ENOMEM, 'post_send: send queue full')
+    // WQEs are written before the producer index moves, so a rejected WR leaves nothing half-posted
+    for (let i = 0; i < n; i++) {
+      this.writeSendWqe(r.slot(prod), Array.isArray(wr) ? wr[i]! : wr)
       prod = (prod + 1) >>> 0
     }
     r.publish(prod)
@@ -268,7 +292,7 @@ export class Qp {
     const ops = this.type === QpType.RC ? RC_OPS : this.type === QpType.UC ? UC_OPS : UD_OPS
     if (!ops.has(opcode)) throw einval(`post_send: opcode ${opcode} not supported on this QP type`)
     const flags = w.sendFlags ?? 0
-    const sg = w.sgList ?? []
+    const sg = w.sgList ?? NO_SGE
     const u = this.sq.u32
     const inline = (flags & SendFlags.INLINE) !== 0
     if (!inline && sg.length > this.cap.maxSendSge) throw einval('post_send: too many SGEs')
@@ -328,15 +352,16 @@ export class Qp {
 
   /** ibv_post_recv. */
   postRecv(wr: RecvWr | RecvWr[]): void {
-    const list = Array.isArray(wr) ? wr : [wr]
     if (this.state === QpState.RESET) throw einval('post_recv: QP is in RESET')
     const r = this.rq
     let prod = r.producer()
-    const cons = r.consumer()
+    const room = Math.min(r.size, this.cap.maxRecvWr) - ((prod - r.consumer()) >>> 0)
+    const n = Array.isArray(wr) ? wr.length : 1
+    if (n > room) throw new VerbsError(Errno.ENOMEM, 'post_recv: receive queue full')
     const u = r.u32
-    for (const w of list) {
-      if (((prod - cons) >>> 0) >= Math.min(r.size, this.cap.maxRecvWr)) throw new VerbsError(Errno.ENOMEM, 'post_recv: receive queue full')
-      const sg = w.sgList ?? []
+    for (let k = 0; k < n; k++) {
+      const w = Array.isArray(wr) ? wr[k]! : wr
+      const sg = w.sgList ?? NO_SGE
       if (sg.length > this.cap.maxRecvSge) throw einval('post_recv: too many SGEs')
       const s = r.slot(prod)
       u[s + Q.RQ_WRID_HI] = hi32(w.wrId ?? 0)

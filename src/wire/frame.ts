@@ -73,7 +73,8 @@ export function ipv4Checksum(b: Uint8Array, o: number): number {
 
 /**
  * Decodes the frame at buf[off, off+len) into `out`. Returns a DecodeStatus; never throws and does not
- * allocate (payloads of 128 B or more make one cached view for zlib). `out.payloadOff` is absolute in `buf`.
+ * allocate (a payload region of NATIVE_CRC_MIN bytes or more makes one cached view for zlib).
+ * `out.payloadOff` is absolute in `buf`.
  */
 export function decodeFrame(buf: Uint8Array, off: number, len: number, out: PacketView): number {
   if (off < 0 || len < 0 || off + len > buf.length) return DecodeStatus.TRUNCATED

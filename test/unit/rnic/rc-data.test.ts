@@ -101,3 +101,25 @@ describe('RC data path', () => {
     expect(send.psn).toBe(0x15)
   })
 })
+
+describe('scatter/gather edge cases', () => {
+  it('zero-length SGEs between others are skipped on both sides', async () => {
+    const lab = makeLab()
+    const a = await endpoint(lab.nics[0]!)
+    const b = await endpoint(lab.nics[1]!)
+    const [qa, qb] = await connect(a, b, {mtu: Mtu[256]})
+    const src = a.mem.alloc(1000)
+    fill(src.bytes, 31)
+    const smr = await a.pd.regMr(src, 0)
+    const dst = b.mem.alloc(1000)
+    const dmr = await b.pd.regMr(dst, Access.LOCAL_WRITE)
+    qb.postRecv({wrId: 1n, sgList: [{addr: dst.addr, length: 300, lkey: dmr.lkey}, {addr: 0n, length: 0, lkey: 0},
+      {addr: dst.addr + 300n, length: 700, lkey: dmr.lkey}]})
+    qa.postSend({wrId: 2n, sendFlags: SendFlags.SIGNALED, sgList: [{addr: src.addr, length: 500, lkey: smr.lkey},
+      {addr: 0n, length: 0, lkey: 0}, {addr: src.addr + 500n, length: 500, lkey: smr.lkey}]})
+    lab.run()
+    expect(a.cq.poll(1)).toMatchObject([{wrId: 2n, status: WcStatus.SUCCESS}])
+    expect(b.cq.poll(1)).toMatchObject([{wrId: 1n, status: WcStatus.SUCCESS, byteLen: 1000}])
+    expect(Buffer.from(dst.bytes).equals(Buffer.from(src.bytes))).toBe(true)
+  })
+})

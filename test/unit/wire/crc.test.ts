@@ -23,4 +23,12 @@ describe('crc32Masked', () => {
     expect(crc32Masked(0, data, 0, mask, 5) >>> 0).toBe(crc32(Uint8Array.of(1, 0xff, 3, 0xff, 5)))
     expect(crc32Masked(0, Uint8Array.of(9, ...data), 1, mask, 5) >>> 0).toBe(crc32(Uint8Array.of(1, 0xff, 3, 0xff, 5)))
   })
+  it('equals zlib.crc32 of the OR-ed bytes for any length and mask (8-byte path and tail)', () => {
+    fc.assert(fc.property(fc.uint8Array({maxLength: 80}), fc.array(fc.boolean(), {minLength: 80, maxLength: 80}),
+      fc.nat(0xffffffff), (data, bits, seed) => {
+        const mask = Uint8Array.from(bits, b => (b ? 0xff : 0))
+        const ored = data.map((v, k) => v | mask[k]!)
+        expect(crc32Masked(seed, data, 0, mask, data.length) >>> 0).toBe(crc32(ored, seed))
+      }), {seed: 9, numRuns: 300})
+  })
 })
