@@ -1,0 +1,121 @@
+// Built-in `bench-write`: RDMA WRITE between two VMs, perftest-style.
+//   params.test = 'bw'  (default): the client keeps `txDepth` signaled WRITEs of `size` bytes (64 KiB) in flight for
+//                       `durationMs` after a warm-up and reports MB/s (2^20 bytes per second, like perftest).
+//   params.test = 'lat': write_lat ping-pong of `size` bytes (2): each side polls the last byte of its own buffer for
+//                       the iteration number, then WRITEs it back; half the round trip is the reported latency.
+import {SendFlags, WcStatus, WrOpcode} from '../rdma-constants.js'
+import {Histogram} from '../bench/histogram.js'
+import type {WorkloadContext} from './api.js'
+import {connectRc, REMOTE_ALL} from './connect.js'
+
+export default async function benchWrite(vm: WorkloadContext): Promise<unknown> {
+  const p = vm.params
+  const test = p.test === 'lat' ? 'lat' : 'bw'
+  const size = Number(p.size ?? (test === 'lat' ? 2 : 65536))
+  const txDepth = Number(p.txDepth ?? 16)
+  const durationMs = Number(p.durationMs ?? 1000)
+  const warmupMs = Number(p.warmupMs ?? 200)
+  const iters = Number(p.iters ?? 2000)
+  const warmupIters = Number(p.warmupIters ?? 200)
+  const ctx = await vm.openDevice()
+  const pd = await ctx.allocPd()
+  const buf = vm.memory.alloc(2 * size) // [0, size): what we send; [size, 2*size): what the peer writes into
+  const mr = await pd.regMr(buf, REMOTE_ALL)
+  const cq = await ctx.createCq(Math.max(64, 2 * txDepth))
+  const qp = await pd.createQp({type: 'RC', sendCq: cq, recvCq: cq, cap: {maxSendWr: Math.max(txDepth, 16), maxRecvWr: 1}})
+  const peer = await connectRc(vm, ctx, qp, mr, 'bench')
+  const remote = {remoteAddr: BigInt(peer.addr) + BigInt(size), rkey: peer.rkey}
+  const sg = [{addr: mr.addr, length: size, lkey: mr.lkey}]
+  const wr = {wrId: 0, opcode: WrOpcode.RDMA_WRITE, sendFlags: SendFlags.SIGNALED, sgList: sg, rdma: remote}
+  const doneKey = (who: string) => `${vm.runId}/bench-done/${who}`
+  let errors = 0
+  const onError = (_w: number, st: number) => {
+    if (st !== WcStatus.SUCCESS) errors++
+  }
+
+  if (test === 'bw') {
+    if (vm.role === 'server') {
+      await vm.waitFor(doneKey(vm.peer!.name), durationMs + warmupMs + 30_000)
+      return {role: 'server'}
+    }
+    let inflight = 0
+    let done = 0
+    let bytes = 0
+    const t0 = performance.now()
+    let tStart = 0
+    let startDone = 0
+    const end = t0 + warmupMs + durationMs
+    let now = t0
+    while (now < end) {
+      while (inflight < txDepth) {
+        qp.postSend(wr)
+        inflight++
+      }
+      const n = cq.pollCount(txDepth, onError)
+      inflight -= n
+      done += n
+      if (errors) throw new Error(`a WRITE completed with an error (${errors})`)
+      if (n === 0 || (done & 63) === 0) now = performance.now()
+      if (!tStart && now - t0 >= warmupMs) {
+        tStart = now
+        startDone = done
+      }
+      if (n === 0 && inflight > 0) await new Promise((r) => setImmediate(r)) // let the RNIC thread have the core
+    }
+    const seconds = (now - tStart) / 1000
+    bytes = (done - startDone) * size
+    while (inflight > 0) {
+      const n = cq.pollCount(txDepth, onError)
+      inflight -= n
+      if (n === 0) await new Promise((r) => setImmediate(r))
+    }
+    await vm.publish(doneKey(vm.vm.name), true)
+    return {test, size, txDepth, messages: done - startDone, bytes, seconds, mbPerSec: bytes / seconds / 1048576, gbitsPerSec: (bytes * 8) / seconds / 1e9}
+  }
+
+  // write_lat: the last byte of each buffer carries the iteration number (mod 256, never 0 after start)
+  const tx = buf.bytes.subarray(0, size)
+  const rx = buf.bytes.subarray(size, 2 * size)
+  const last = size - 1
+  const hist = new Histogram({significantDigits: 3})
+  const total = warmupIters + iters
+  const deadline = Date.now() + 60_000
+  const waitByte = (v: number) => {
+    let k = 0
+    while (Atomics.load(rx, last) !== v) {
+      if (++k === 1 << 16) {
+        k = 0
+        if (Date.now() > deadline) throw new Error(`write_lat: no WRITE from the peer (waiting for ${v})`)
+      }
+    }
+  }
+  const post = (v: number) => {
+    tx[last] = v
+    qp.postSend(wr)
+    cq.pollCount(16, onError)
+  }
+  const client = vm.role === 'client'
+  // both sides must be in RTS and polling before the first WRITE: one more rendezvous
+  await vm.publish(`${vm.runId}/lat-ready/${vm.vm.name}`, true)
+  await vm.waitFor(`${vm.runId}/lat-ready/${vm.peer!.name}`)
+  for (let i = 0; i < total; i++) {
+    const v = (i % 255) + 1
+    if (client) {
+      const t = performance.now()
+      post(v)
+      waitByte(v)
+      if (i >= warmupIters) hist.record((performance.now() - t) * 1000)
+    } else {
+      waitByte(v)
+      post(v)
+    }
+    if (errors) throw new Error(`a WRITE completed with an error (${errors})`)
+  }
+  if (!client) return {role: 'server'}
+  const q = (x: number) => Math.round(hist.percentile(x) * 100) / 100
+  return {
+    test, size, iterations: iters,
+    rttUs: {min: q(0), median: q(50), p99: q(99), max: q(100), mean: Math.round(hist.mean * 100) / 100},
+    halfRttUs: {median: q(50) / 2, p99: q(99) / 2},
+  }
+}
