@@ -236,6 +236,12 @@ export class HostAgent {
       vms: () => [...this.vms.values()].map((h) => ({name: h.vm.name, state: h.state})),
       linkTest: (p) => this.linkTest(p ?? {}),
       run: (p) => this.run(p ?? {}),
+      // the RNIC worker's busy-poll window after activity (bench:wire sweeps it)
+      setSpin: (p: {spinUs?: unknown}) => {
+        const us = Number(p?.spinUs)
+        if (!(us >= 0 && us <= 1e6)) throw new RpcError(-32602, 'setSpin needs {spinUs: 0..1e6}')
+        return this.rnicChannel.request({type: 'setSpin', spinUs: us}, 5000)
+      },
       // The backend asks the controller where a (VNI, vIP) lives: the RConnrename lookup (step 4).
       lookup: (p) => this.controller.call('lookup', p),
       shutdown: () => {

@@ -3,7 +3,7 @@
 //                       `durationMs` after a warm-up and reports MB/s (2^20 bytes per second, like perftest).
 //   params.test = 'lat': write_lat ping-pong of `size` bytes (2): each side polls the last byte of its own buffer for
 //                       the iteration number, then WRITEs it back; half the round trip is the reported latency.
-import {SendFlags, WcStatus, WrOpcode} from '../rdma-constants.js'
+import {Errno, SendFlags, WcStatus, WrOpcode} from '../rdma-constants.js'
 import {Histogram} from '../bench/histogram.js'
 import type {WorkloadContext} from './api.js'
 import {connectRc, REMOTE_ALL} from './connect.js'
@@ -33,6 +33,18 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
     if (st !== WcStatus.SUCCESS) errors++
   }
 
+  // The RNIC frees an SQ slot just after it writes the CQE (another thread): a full SQ right after a completion is
+  // normal, not an error; retry on the next pass.
+  const tryPost = (): boolean => {
+    try {
+      qp.postSend(wr)
+      return true
+    } catch (e) {
+      if ((e as {errno?: number}).errno === Errno.ENOMEM) return false
+      throw e
+    }
+  }
+
   if (test === 'bw') {
     if (vm.role === 'server') {
       await vm.waitFor(doneKey(vm.peer!.name), durationMs + warmupMs + 30_000)
@@ -47,10 +59,7 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
     const end = t0 + warmupMs + durationMs
     let now = t0
     while (now < end) {
-      while (inflight < txDepth) {
-        qp.postSend(wr)
-        inflight++
-      }
+      while (inflight < txDepth && tryPost()) inflight++
       const n = cq.pollCount(txDepth, onError)
       inflight -= n
       done += n
@@ -91,8 +100,8 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   }
   const post = (v: number) => {
     tx[last] = v
-    qp.postSend(wr)
     cq.pollCount(16, onError)
+    while (!tryPost()) cq.pollCount(16, onError)
   }
   const client = vm.role === 'client'
   // both sides must be in RTS and polling before the first WRITE: one more rendezvous
