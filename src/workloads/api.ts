@@ -1,5 +1,6 @@
 // What a workload sees inside a VM (DESIGN §6): the VM's plan entry, its memory, its verbs device, and (until
 // rdma_cm exists) a rendezvous through the lab controller to exchange QP numbers, PSNs and keys.
+import {RING_FLAGS, RING_PRODUCER} from '../rnic/queue.js'
 import type {Vm} from '../topology/types.js'
 import type {Context, VmMemory} from '../verbs/index.js'
 
@@ -28,4 +29,17 @@ export async function until(done: () => boolean, timeoutMs: number, what: string
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setImmediate(r))
   }
+}
+
+/**
+ * Block this VM thread until the CQ's producer moves or `timeoutMs` passes (ibv_req_notify_cq + ibv_get_cq_event):
+ * the RNIC notifies the producer word when the ring's flags word is set. Frees the core for the RNIC threads on a
+ * small machine, where a spinning VM would compete with them.
+ */
+export function waitCq(ring: {i32: Int32Array; producer(): number; consumer(): number}, timeoutMs: number): void {
+  const prod = ring.producer()
+  if (prod !== ring.consumer()) return
+  Atomics.store(ring.i32, RING_FLAGS, 1)
+  if (ring.producer() === prod) Atomics.wait(ring.i32, RING_PRODUCER, prod | 0, timeoutMs)
+  Atomics.store(ring.i32, RING_FLAGS, 0)
 }

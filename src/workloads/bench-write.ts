@@ -5,7 +5,7 @@
 //                       the iteration number, then WRITEs it back; half the round trip is the reported latency.
 import {Errno, SendFlags, WcStatus, WrOpcode} from '../rdma-constants.js'
 import {Histogram} from '../bench/histogram.js'
-import type {WorkloadContext} from './api.js'
+import {waitCq, type WorkloadContext} from './api.js'
 import {connectRc, REMOTE_ALL} from './connect.js'
 
 export default async function benchWrite(vm: WorkloadContext): Promise<unknown> {
@@ -69,7 +69,7 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
         tStart = now
         startDone = done
       }
-      if (n === 0 && inflight > 0) await new Promise((r) => setImmediate(r)) // let the RNIC thread have the core
+      if (n === 0 && inflight > 0) waitCq(cq.ring, 5) // sleep until a completion: the RNIC threads need the cores
     }
     const seconds = (now - tStart) / 1000
     bytes = (done - startDone) * size
