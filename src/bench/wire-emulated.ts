@@ -26,6 +26,7 @@ export interface EmulatedRun {
   spinUs: number
   write64k: {mbPerSec: number; gbitsPerSec: number; messages: number; seconds: number}
   lat2: {halfRttUs: {median: number; p99: number}; rttUs: {min: number; median: number; p99: number}}
+  lat2Events: EmulatedRun['lat2']
 }
 
 export interface EmulatedOptions {spinUs: number[]; durationMs?: number; iterations?: number; log?: (m: string) => void}
@@ -50,7 +51,10 @@ export async function measureEmulated(o: EmulatedOptions): Promise<{runs: Emulat
       log(`emulated path, rnic spin window ${spinUs} us: 2-byte WRITE ping-pong...`)
       const lat = await runWorkload(ref, {workload: 'bench-write', vm: 'a', peer: 'b', params: {test: 'lat', size: 2, iters: o.iterations ?? 2000}})
       if (!lat.ok) throw new Error(`bench-write lat failed: ${lat.client.error ?? lat.server?.error}`)
-      runs.push({spinUs, write64k: bw.client.result, lat2: lat.client.result})
+      log(`emulated path, rnic spin window ${spinUs} us: 2-byte WRITE ping-pong sleeping on CQ events (perftest -e)...`)
+      const ev = await runWorkload(ref, {workload: 'bench-write', vm: 'a', peer: 'b', params: {test: 'lat', size: 2, iters: o.iterations ?? 2000, events: true}})
+      if (!ev.ok) throw new Error(`bench-write lat -e failed: ${ev.client.error ?? ev.server?.error}`)
+      runs.push({spinUs, write64k: bw.client.result, lat2: lat.client.result, lat2Events: ev.client.result})
     }
     const hostMemoryMiB: number[] = []
     for (const h of hosts) hostMemoryMiB.push((await rpcCall<{memory: {rssMiB: number}}>(h.socket, 'status')).memory.rssMiB)

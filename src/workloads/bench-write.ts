@@ -3,8 +3,12 @@
 //                       `durationMs` after a warm-up and reports MB/s (2^20 bytes per second, like perftest).
 //   params.test = 'lat': write_lat ping-pong of `size` bytes (2): each side polls the last byte of its own buffer for
 //                       the iteration number, then WRITEs it back; half the round trip is the reported latency.
+//                       With params.events (perftest -e) each WRITE carries an immediate and the peer sleeps on
+//                       its receive CQ (after a short spin) instead of spinning on the byte: on a machine with
+//                       fewer cores than busy threads, a spinning VM takes the core its RNIC thread needs.
 import {Errno, SendFlags, WcStatus, WrOpcode} from '../rdma-constants.js'
 import {Histogram} from '../bench/histogram.js'
+import type {SendWr} from '../verbs/index.js'
 import {waitCq, type WorkloadContext} from './api.js'
 import {connectRc, REMOTE_ALL} from './connect.js'
 
@@ -22,11 +26,12 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   const buf = vm.memory.alloc(2 * size) // [0, size): what we send; [size, 2*size): what the peer writes into
   const mr = await pd.regMr(buf, REMOTE_ALL)
   const cq = await ctx.createCq(Math.max(64, 2 * txDepth))
-  const qp = await pd.createQp({type: 'RC', sendCq: cq, recvCq: cq, cap: {maxSendWr: Math.max(txDepth, 16), maxRecvWr: 1}})
+  const rcq = await ctx.createCq(128)
+  const qp = await pd.createQp({type: 'RC', sendCq: cq, recvCq: rcq, cap: {maxSendWr: Math.max(txDepth, 16), maxRecvWr: 64}})
   const peer = await connectRc(vm, ctx, qp, mr, 'bench')
   const remote = {remoteAddr: BigInt(peer.addr) + BigInt(size), rkey: peer.rkey}
   const sg = [{addr: mr.addr, length: size, lkey: mr.lkey}]
-  const wr = {wrId: 0, opcode: WrOpcode.RDMA_WRITE, sendFlags: SendFlags.SIGNALED, sgList: sg, rdma: remote}
+  const wr: SendWr = {wrId: 0, opcode: WrOpcode.RDMA_WRITE, sendFlags: SendFlags.SIGNALED, sgList: sg, rdma: remote}
   const doneKey = (who: string) => `${vm.runId}/bench-done/${who}`
   let errors = 0
   const onError = (_w: number, st: number) => {
@@ -37,7 +42,7 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   // normal, not an error; retry on the next pass.
   const tryPost = (): boolean => {
     try {
-      qp.postSend(wr)
+      qp.postSend(test === 'lat' ? latWr : wr)
       return true
     } catch (e) {
       if ((e as {errno?: number}).errno === Errno.ENOMEM) return false
@@ -98,8 +103,24 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
       }
     }
   }
+  const events = p.events === true || p.events === 'true' || p.events === 1
+  const spinMs = Number(p.spinUs ?? 20) / 1000
+  const RECVS = 64
+  if (events) for (let i = 0; i < RECVS; i++) qp.postRecv({wrId: i})
+  const latWr: SendWr = events ? {...wr, opcode: WrOpcode.RDMA_WRITE_WITH_IMM, immData: 0} : wr
+  const waitImm = (v: number) => {
+    const t0 = performance.now()
+    let n = 0
+    while ((n = rcq.pollCount(1, onError)) === 0) {
+      if (performance.now() - t0 > spinMs) waitCq(rcq.ring, 50)
+      if (Date.now() > deadline) throw new Error(`write_lat: no WRITE from the peer (waiting for ${v})`)
+    }
+    qp.postRecv({wrId: v})
+    if (Atomics.load(rx, last) !== v) throw new Error(`write_lat: the WRITE with immediate ${v} did not carry its byte`)
+  }
   const post = (v: number) => {
     tx[last] = v
+    latWr.immData = v
     cq.pollCount(16, onError)
     while (!tryPost()) cq.pollCount(16, onError)
   }
@@ -112,10 +133,12 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
     if (client) {
       const t = performance.now()
       post(v)
-      waitByte(v)
+      if (events) waitImm(v)
+      else waitByte(v)
       if (i >= warmupIters) hist.record((performance.now() - t) * 1000)
     } else {
-      waitByte(v)
+      if (events) waitImm(v)
+      else waitByte(v)
       post(v)
     }
     if (errors) throw new Error(`a WRITE completed with an error (${errors})`)
@@ -123,7 +146,7 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   if (!client) return {role: 'server'}
   const q = (x: number) => Math.round(hist.percentile(x) * 100) / 100
   return {
-    test, size, iterations: iters,
+    test, size, iterations: iters, events,
     rttUs: {min: q(0), median: q(50), p99: q(99), max: q(100), mean: Math.round(hist.mean * 100) / 100},
     halfRttUs: {median: q(50) / 2, p99: q(99) / 2},
   }
