@@ -2,14 +2,16 @@
 // The SQ/RQ rings are VM memory: the engine snapshots a WQE into a shadow the first time it touches it
 // ("don't trust user space data", rxe get_srq_wqe) and never reads the slot again.
 
-import {Access, QpAttrMask as M, QpState as S, QpType} from '../rdma-constants.js'
+import {QpAttrMask as M, QpState as S, QpType} from '../rdma-constants.js'
 import {BTH_PSN_MASK} from '../wire/opcodes.js'
 import {type AhAttr, Av, avFromAttr, avToAttr} from './av.js'
 import {Counters} from './counters.js'
 import type {Cq} from './cq.js'
 import type {Mr} from './mr.js'
 import {modifyQpIsOk} from './qp-table.js'
+import type {RateGroup} from './ratelimit.js'
 import {Ring, roundPow2} from './queue.js'
+import {Task} from './task.js'
 
 export const RXE_MAX_UNACKED_PSNS = 128
 export const RXE_MAX_PKT_PER_ACK = 64
@@ -88,6 +90,7 @@ export class SendWqe {
   lastPsn = 0
   status = 0
   hasRdAtomic = false
+  started = false // a packet of it has left (SQD finishes only started WQEs)
 
   constructor(maxSge: number, maxInline: number) {
     this.sgeMr = new Array(Math.max(1, maxSge)).fill(undefined)
@@ -182,6 +185,8 @@ export class Qp {
   startedRetry = false
   timeoutRetry = false
   retransDeadline = Infinity
+  rateDeadline = Infinity
+  rate: RateGroup | undefined
   rnrDeadline = Infinity
 
   // responder (qp->resp)
@@ -209,6 +214,7 @@ export class Qp {
 
   sqSigAll = false
   drainNotified = false
+  reqTask: Task = new Task(() => undefined) // set by the Rnic that owns the QP
   reqPending = false // requester has (maybe) work: set by doorbells, ACKs, timers
 
   constructor(
@@ -358,7 +364,7 @@ export function resetQp(qp: Qp): void {
   qp.rdAtomic = qp.maxRdAtomic
   qp.needRetry = qp.waitForRnrTimer = qp.waitPsn = qp.waitFence = qp.needRdAtomic = false
   qp.startedRetry = qp.timeoutRetry = false
-  qp.retransDeadline = qp.rnrDeadline = Infinity
+  qp.retransDeadline = qp.rnrDeadline = qp.rateDeadline = Infinity
   qp.msn = 0
   qp.sentPsnNak = false
   qp.wqeActive = false
@@ -375,5 +381,3 @@ export function stateName(s: number): string {
 export function typeName(t: number): string {
   return Object.entries(QpType).find(([, v]) => v === t)?.[0] ?? String(t)
 }
-
-export const QP_ACCESS_REMOTE = Access.REMOTE_READ | Access.REMOTE_WRITE | Access.REMOTE_ATOMIC

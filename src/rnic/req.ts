@@ -4,10 +4,11 @@
 // go-back-N retries (req_retry).
 
 import {Access, QpState, QpType, SendFlags, WcStatus, WrOpcode} from '../rdma-constants.js'
+import {frameLength} from '../wire/frame.js'
 import {Mask, OPCODES, Opcode, READ_OR_ATOMIC} from '../wire/opcodes.js'
 import {completer} from './comp.js'
 import {Counter} from './counters.js'
-import {advance, gather, rewind} from './dma.js'
+import {advance, gather, rewind, stage} from './dma.js'
 import {psnAdd, psnCompare} from './psn.js'
 import * as Q from './queue.js'
 import {type Qp, RXE_MAX_PKT_PER_ACK, RXE_MAX_UNACKED_PSNS, type SendWqe, WqeState} from './qp.js'
@@ -71,6 +72,7 @@ function loadWqe(nic: Rnic, qp: Qp, counter: number, w: SendWqe): number {
   w.sgeOffset = 0
   w.length = 0
   w.hasRdAtomic = false
+  w.started = false
   w.mask = wrMask(w.opcode, qp.type)
   w.isInline = (w.flags & SendFlags.INLINE) !== 0
   if (w.mask === 0) return WcStatus.LOC_QP_OP_ERR
@@ -191,60 +193,149 @@ function failWqe(nic: Rnic, qp: Qp, w: SendWqe, status: number): void {
   completer(nic, qp, null)
 }
 
-/** Run the requester; returns the number of packets sent. Re-arms qp.reqPending when the budget ran out. */
-export function requester(nic: Rnic, qp: Qp, budget: number): number {
-  let sent = 0
-  if (qp.state !== QpState.RTS) return 0
+export enum ReqState {
+  START, GET_WQE, LOAD_WQE, CHECK_FENCE, CHECK_WINDOW, CHECK_RD_ATOMIC, OPCODE, CHECK_RATE, SEND, WQE_ERROR, EXIT,
+}
+
+/** Per-pass scratch of the requester (one pass never nests with another on the same QP: task.ts). */
+class ReqCtx {
+  w!: SendWqe
+  opcode = 0
+  mtu = 0
+  status = 0
+  sent = 0
+  budget = 0
+}
+const ctx = new ReqCtx()
+
+/** RTS sends; SQD (rxe req.state DRAIN) only finishes and retries WQEs that already started. */
+function canSend(qp: Qp): boolean {
+  return qp.state === QpState.RTS || qp.state === QpState.SQD
+}
+
+function start(qp: Qp): ReqState {
+  if (!canSend(qp)) return ReqState.EXIT
+  // a retry waits for the RNR timer when one is running (rxe_requester)
   if (qp.needRetry && !qp.waitForRnrTimer) {
     reqRetry(qp)
     qp.needRetry = false
   }
-  if (qp.waitForRnrTimer) return 0
-  const rc = qp.type === QpType.RC
-  while (qp.state === QpState.RTS) {
-    if (sent >= budget) {
-      qp.reqPending = true
-      break
-    }
-    if (qp.reqIndex === qp.sq.producer()) break
-    const w = qp.wqe(qp.reqIndex)
-    if (w.state === WqeState.POSTED) {
-      const st = loadWqe(nic, qp, qp.reqIndex, w)
-      if (st !== WcStatus.SUCCESS) {
-        failWqe(nic, qp, w, st)
-        continue
-      }
-      w.state = WqeState.READY // loaded, not yet sent
-    } else if (w.state === WqeState.ERROR || w.state === WqeState.DONE) {
-      qp.reqIndex = (qp.reqIndex + 1) >>> 0
-      continue
-    }
-    if (w.flags & SendFlags.FENCE && qp.reqIndex !== qp.compIndex) {
-      qp.waitFence = true
-      break
-    }
-    if (rc && psnCompare(qp.reqPsn, psnAdd(qp.compPsn, RXE_MAX_UNACKED_PSNS)) > 0) {
-      qp.waitPsn = true
-      break
-    }
-    if (w.mask & READ_OR_ATOMIC && !w.hasRdAtomic) {
-      if (qp.rdAtomic <= 0) {
-        qp.needRdAtomic = true
-        break
-      }
-      qp.rdAtomic--
-      w.hasRdAtomic = true
-    }
-    const mtu = qp.type === QpType.UD ? nic.portMtuBytes : qp.mtu
-    const opcode = nextOpcode(qp, w, w.resid <= mtu)
-    if (opcode < 0) {
-      failWqe(nic, qp, w, qp.type === QpType.UD ? WcStatus.LOC_LEN_ERR : WcStatus.LOC_QP_OP_ERR)
-      continue
-    }
-    sendOne(nic, qp, w, opcode, mtu)
-    sent++
+  return qp.waitForRnrTimer ? ReqState.EXIT : ReqState.GET_WQE
+}
+
+function getWqe(qp: Qp): ReqState {
+  if (!canSend(qp)) return ReqState.EXIT
+  if (ctx.sent >= ctx.budget) {
+    qp.reqPending = true // more next time: other QPs get their turn
+    return ReqState.EXIT
   }
-  return sent
+  if (qp.reqIndex === qp.sq.producer()) return ReqState.EXIT
+  const w = (ctx.w = qp.wqe(qp.reqIndex))
+  if (qp.state === QpState.SQD && (w.state === WqeState.POSTED || !w.started)) return ReqState.EXIT
+  if (w.state === WqeState.POSTED) return ReqState.LOAD_WQE
+  if (w.state === WqeState.ERROR || w.state === WqeState.DONE) {
+    // already finished (seen again after a retry rewound the index)
+    qp.reqIndex = (qp.reqIndex + 1) >>> 0
+    return ReqState.GET_WQE
+  }
+  return ReqState.CHECK_FENCE
+}
+
+function load(nic: Rnic, qp: Qp): ReqState {
+  const st = loadWqe(nic, qp, qp.reqIndex, ctx.w)
+  if (st !== WcStatus.SUCCESS) {
+    ctx.status = st
+    return ReqState.WQE_ERROR
+  }
+  ctx.w.state = WqeState.READY
+  return ReqState.CHECK_FENCE
+}
+
+function checkFence(qp: Qp): ReqState {
+  // IBV_SEND_FENCE: wait until every earlier WQE has completed
+  if (ctx.w.flags & SendFlags.FENCE && qp.reqIndex !== qp.compIndex) {
+    qp.waitFence = true
+    return ReqState.EXIT
+  }
+  return ReqState.CHECK_WINDOW
+}
+
+function checkWindow(qp: Qp): ReqState {
+  // never more than RXE_MAX_UNACKED_PSNS outstanding
+  if (qp.type === QpType.RC && psnCompare(qp.reqPsn, psnAdd(qp.compPsn, RXE_MAX_UNACKED_PSNS)) > 0) {
+    qp.waitPsn = true
+    return ReqState.EXIT
+  }
+  return ReqState.CHECK_RD_ATOMIC
+}
+
+function checkRdAtomic(qp: Qp): ReqState {
+  const w = ctx.w
+  // at most max_rd_atomic READs/atomics outstanding; a WQE keeps its credit across retries
+  if (w.mask & READ_OR_ATOMIC && !w.hasRdAtomic) {
+    if (qp.rdAtomic <= 0) {
+      qp.needRdAtomic = true
+      return ReqState.EXIT
+    }
+    qp.rdAtomic--
+    w.hasRdAtomic = true
+  }
+  return ReqState.OPCODE
+}
+
+function chooseOpcode(nic: Rnic, qp: Qp): ReqState {
+  const w = ctx.w
+  ctx.mtu = qp.type === QpType.UD ? nic.portMtuBytes : qp.mtu
+  ctx.opcode = nextOpcode(qp, w, w.resid <= ctx.mtu)
+  if (ctx.opcode < 0) {
+    // UD messages must fit one packet; anything else here is an opcode the QP cannot send
+    ctx.status = qp.type === QpType.UD ? WcStatus.LOC_LEN_ERR : WcStatus.LOC_QP_OP_ERR
+    return ReqState.WQE_ERROR
+  }
+  return qp.rate ? ReqState.CHECK_RATE : ReqState.SEND
+}
+
+function checkRate(nic: Rnic, qp: Qp): ReqState {
+  const info = OPCODES[ctx.opcode]!
+  const bytes = frameLength(ctx.opcode, info.mask & Mask.PAYLOAD ? Math.min(ctx.w.resid, ctx.mtu) : 0)
+  const now = nic.clock.now()
+  const wait = qp.rate!.take(bytes, now)
+  if (wait > 0) {
+    qp.rateDeadline = now + wait
+    return ReqState.EXIT
+  }
+  return ReqState.SEND
+}
+
+/** Run the requester; returns the number of packets sent. Re-arms qp.reqPending when the budget ran out. */
+export function requester(nic: Rnic, qp: Qp, budget: number): number {
+  ctx.sent = 0
+  ctx.budget = budget
+  let state = ReqState.START
+  for (;;) {
+    switch (state) {
+      case ReqState.START: state = start(qp); break
+      case ReqState.GET_WQE: state = getWqe(qp); break
+      case ReqState.LOAD_WQE: state = load(nic, qp); break
+      case ReqState.CHECK_FENCE: state = checkFence(qp); break
+      case ReqState.CHECK_WINDOW: state = checkWindow(qp); break
+      case ReqState.CHECK_RD_ATOMIC: state = checkRdAtomic(qp); break
+      case ReqState.OPCODE: state = chooseOpcode(nic, qp); break
+      case ReqState.CHECK_RATE: state = checkRate(nic, qp); break
+      case ReqState.SEND:
+        sendOne(nic, qp, ctx.w, ctx.opcode, ctx.mtu)
+        ctx.sent++
+        state = ReqState.GET_WQE
+        break
+      case ReqState.WQE_ERROR:
+        // the WQE completes in error, in order, through the completer; then the QP goes to ERR
+        failWqe(nic, qp, ctx.w, ctx.status)
+        state = ReqState.GET_WQE
+        break
+      case ReqState.EXIT:
+        return ctx.sent
+    }
+  }
 }
 
 function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): void {
@@ -293,7 +384,7 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
     const cur = w.curSge
     if (!w.isInline && w.sgeLen[cur]! - w.sgeOffset >= payload) {
       // the common case: the packet lies in one SGE, encode straight from VM memory
-      view = w.sgeMr[cur]!.view(w.sgeOff[cur]! + w.sgeOffset, payload)
+      view = stage(nic.scratch, w.sgeMr[cur]!.u8, w.sgeOff[cur]! + w.sgeOffset, payload)
       advance(w, payload)
     } else {
       view = nic.scratch.view(payload)
@@ -305,6 +396,7 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
   }
   nic.portCounters.inc(Counter.SENT_BYTES, payload)
   if (mask & Mask.WRITE) w.remoteAdv += payload
+  w.started = true
   if (mask & Mask.START) {
     w.firstPsn = psn
     w.lastPsn = psnAdd(psn, npkt - 1)

@@ -11,14 +11,16 @@ import {realClock} from './clock.js'
 import {completer, flushSq} from './comp.js'
 import {Counter, Counters, DropCounters} from './counters.js'
 import {Cq} from './cq.js'
-import {Scratch} from './dma.js'
+import {alignedBuffer, Scratch} from './dma.js'
 import {checkMrInit, Mr, MrTable, REMOTE_ACCESS} from './mr.js'
 import {Pd} from './pd.js'
 import type {Port} from './port.js'
 import {checkAttr, fromAttr, type PortInfo, Qp, type QpAttr, type QpCap, toAttr} from './qp.js'
 import {DOORBELL_WORDS, Ring, rqSlotWords, sqSlotWords} from './queue.js'
+import {RateGroup} from './ratelimit.js'
 import {rxeRcv} from './recv.js'
 import {requester} from './req.js'
+import {Task} from './task.js'
 import {flushRq} from './resp.js'
 
 export interface RnicError {
@@ -114,12 +116,13 @@ export class Rnic {
   private qpList: Qp[] = []
   private nextQpn = 17 // RXE_MIN_QP_INDEX 16 is the GSI's neighbour; user QPs start above it
 
+  private readonly rateGroups = new Map<string, RateGroup>()
   readonly portCounters = new Counters()
   readonly drops = new DropCounters()
 
   // engine scratch, reused for every packet
   readonly txPkt = new PacketView()
-  readonly txBuf = Buffer.alloc(MAX_FRAME)
+  readonly txBuf = alignedBuffer(MAX_FRAME + 8)
   readonly scratch = new Scratch(4096)
   readonly encoder = new FrameEncoder()
   readonly rxPkt = new PacketView()
@@ -128,6 +131,8 @@ export class Rnic {
   ipId = 0
   inReceive = false
   inPoll = false
+  private reqBudget = 0
+  private reqWork = 0
   lastFault: string | undefined
 
   constructor(opts: RnicOptions) {
@@ -148,9 +153,10 @@ export class Rnic {
 
   // ---- device ----
 
-  deviceInfo(): {name: string; doorbell: SharedArrayBuffer; gids: string[]; maxMtu: number; limits: RnicLimits} {
+  /** Device attributes for a provider; `gids[i]` is GID index i (null where the entry is empty). */
+  deviceInfo(): {name: string; doorbell: SharedArrayBuffer; gids: Array<string | null>; maxMtu: number; limits: RnicLimits} {
     return {
-      name: this.name, doorbell: this.doorbellSab, gids: this.gids.filter((g) => g !== undefined).map((g) => `::ffff:${ipString(g!)}`),
+      name: this.name, doorbell: this.doorbellSab, gids: this.gids.map((g) => (g === undefined ? null : `::ffff:${ipString(g)}`)),
       maxMtu: this.portMtu, limits: {...this.limits},
     }
   }
@@ -278,6 +284,10 @@ export class Rnic {
     const rq = Ring.create(cap.maxRecvWr, rqSlotWords(cap.maxRecvSge))
     const qp = new Qp(qpn, a.type, a.pdn, scq, rcq, cap, sq, rq)
     qp.sqSigAll = a.sqSigAll === true
+    // the requester never nests on a QP (its per-pass scratch relies on it): rxe_task semantics
+    qp.reqTask = new Task(() => {
+      this.reqWork += requester(this, qp, this.reqBudget)
+    })
     if (a.gsi) qp.qkey = GSI_QKEY
     this.qps.set(qpn, qp)
     this.qpList = [...this.qps.values()]
@@ -312,7 +322,7 @@ export class Rnic {
     const wasErr = qp.state === QpState.ERR
     fromAttr(qp, attr, mask, this.portInfo)
     if (mask & QpAttrMask.STATE && qp.state === QpState.ERR && !wasErr) this.qpError(qp)
-    if (qp.state === QpState.RTS) qp.reqPending = true
+    if (qp.state === QpState.RTS || qp.state === QpState.SQD) qp.reqPending = true
     if (qp.state === QpState.SQD) {
       qp.drainNotified = false
       this.checkDrained(qp)
@@ -339,6 +349,38 @@ export class Rnic {
     return {}
   }
 
+  /**
+   * Put QPs into a shared rate-limit group (created or replaced); bytesPerSec 0 removes the group. Frame bytes on
+   * the wire count against the budget; the burst is at least one maximal frame.
+   */
+  setRateLimit(a: {group: string; qpns: number[]; bytesPerSec: number; burstBytes?: number}): Record<string, never> | RnicError {
+    if (typeof a?.group !== 'string' || !Array.isArray(a.qpns)) return fail(Errno.EINVAL, 'setRateLimit needs {group, qpns[]}')
+    if (!Number.isFinite(a.bytesPerSec) || a.bytesPerSec < 0) return fail(Errno.EINVAL, 'bad bytesPerSec')
+    const qps: Qp[] = []
+    for (const n of a.qpns) {
+      const qp = this.qps.get(n)
+      if (!qp) return fail(Errno.EINVAL, `no QP ${n}`)
+      qps.push(qp)
+    }
+    const old = this.rateGroups.get(a.group)
+    if (old) {
+      for (const n of old.qpns) {
+        const qp = this.qps.get(n)
+        if (qp && qp.rate === old) qp.rate = undefined
+      }
+      this.rateGroups.delete(a.group)
+    }
+    if (a.bytesPerSec === 0) return {}
+    const g = new RateGroup(a.group, a.bytesPerSec / 1e6, Math.max(a.burstBytes ?? 0, MAX_FRAME), this.clock.now())
+    for (const qp of qps) {
+      qp.rate = g
+      g.qpns.add(qp.qpn)
+      qp.reqPending = true
+    }
+    this.rateGroups.set(a.group, g)
+    return {}
+  }
+
   counters(): {port: Record<string, number>; drops: Record<string, number>; qps: Record<number, Record<string, number>>} {
     const qps: Record<number, Record<string, number>> = {}
     for (const qp of this.qpList) qps[qp.qpn] = qp.counters.toJSON()
@@ -350,7 +392,7 @@ export class Rnic {
   /** rxe_qp_error: both directions to ERROR and every outstanding WQE flushed (WR_FLUSH_ERR). */
   qpError(qp: Qp): void {
     qp.state = QpState.ERR
-    qp.retransDeadline = qp.rnrDeadline = Infinity
+    qp.retransDeadline = qp.rnrDeadline = qp.rateDeadline = Infinity
     qp.reqPending = false
     flushSq(this, qp)
     flushRq(this, qp)
@@ -397,10 +439,10 @@ export class Rnic {
     }
   }
 
-  transmit(qp: Qp, len: number): void {
+  transmit(qp: Qp, off: number, len: number): void {
     qp.counters.inc(Counter.SENT_PKTS)
     this.portCounters.inc(Counter.SENT_PKTS)
-    this.port?.transmit(this.txBuf, 0, len)
+    this.port?.transmit(this.txBuf, off, len)
   }
 
   /** Frames from the port. Not re-entrant: a frame that arrives while one is processed is dropped and counted. */
@@ -453,6 +495,10 @@ export class Rnic {
     }
     const now = this.clock.now()
     for (const qp of this.qpList) {
+      if (qp.rateDeadline <= now) {
+        qp.rateDeadline = Infinity
+        qp.reqPending = true
+      }
       if (qp.rnrDeadline <= now) {
         qp.rnrDeadline = Infinity
         qp.waitForRnrTimer = false
@@ -469,8 +515,11 @@ export class Rnic {
     for (const qp of this.qpList) {
       if (qp.reqPending) {
         qp.reqPending = false
+        this.reqBudget = budget
+        this.reqWork = 0
         try {
-          work += requester(this, qp, budget)
+          qp.reqTask.run()
+          work += this.reqWork
         } catch (e) {
           this.engineFault(qp, e)
         }
@@ -487,6 +536,7 @@ export class Rnic {
       if (qp.reqPending) return this.clock.now()
       if (qp.retransDeadline < d) d = qp.retransDeadline
       if (qp.rnrDeadline < d) d = qp.rnrDeadline
+      if (qp.rateDeadline < d) d = qp.rateDeadline
     }
     return d
   }
