@@ -140,7 +140,7 @@ export class HostAgent {
       await h.channel.request({type: 'ping'}, timeoutMs)
       await this.rnicChannel.request({type: 'attachVm', vm: vm.name, memory, verbs: toRnic.port2}, timeoutMs, [toRnic.port2])
       h.state = 'running'
-      log(`vm ${vm.name} (${vm.mode}) running (${vm.memoryBytes} bytes of memory shared with the rnic worker)`)
+      log(`vm ${vm.name} running (${vm.mode}, ${vm.memoryBytes} bytes of memory shared with the rnic worker)`)
     } catch (err) {
       h.state = 'failed'
       h.error ??= (err as Error).message
