@@ -134,6 +134,23 @@ describe('smoke in every virtualization mode (examples/modes.yaml)', () => {
     })
   }
 
+  it('bench-write runs through masq run: WRITE throughput and the 2-byte ping-pong (polling and with CQ events)', async () => {
+    const base = ['run', topo, 'bench-write', '--vm', 'masq1', '--peer', 'masq2', '--json']
+    const bw = await masq.run([...base, '--param', 'test=bw', '--param', 'durationMs=200', '--param', 'warmupMs=50'])
+    expect(bw.exitCode, bw.stderr + bw.stdout).toBe(0)
+    const b = JSON.parse(bw.stdout).client.result
+    expect(b).toMatchObject({test: 'bw', size: 65536})
+    expect(b.messages).toBeGreaterThan(0)
+    expect(b.bytes).toBe(b.messages * 65536)
+    for (const events of ['false', 'true']) {
+      const lat = await masq.run([...base, '--param', 'test=lat', '--param', 'iters=50', '--param', 'warmupIters=5', '--param', `events=${events}`])
+      expect(lat.exitCode, lat.stderr + lat.stdout).toBe(0)
+      const l = JSON.parse(lat.stdout).client.result
+      expect(l).toMatchObject({test: 'lat', size: 2, iterations: 50, events: events === 'true'})
+      expect(l.halfRttUs.median).toBeGreaterThan(0)
+    }
+  })
+
   it('each mode crossed its own channels: sriov/bare skip the backend, freeflow relays doorbells through it', async () => {
     const host1 = up.processes.find((p: any) => p.node === 'host1')
     const st = await rpcCall<any>(host1.socket, 'status')
@@ -141,6 +158,6 @@ describe('smoke in every virtualization mode (examples/modes.yaml)', () => {
     expect(st.backend.masq1.commands).toBeGreaterThan(5)
     expect(st.backend.masq1.doorbellsRelayed).toBe(0)
     expect(st.backend.ff1.doorbellsRelayed).toBeGreaterThan(0)
-    expect(st.rnic.qps).toBe(5)
+    expect(st.rnic.qps).toBeGreaterThanOrEqual(5)
   })
 })
