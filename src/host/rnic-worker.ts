@@ -15,6 +15,7 @@ import {RnicLoop} from './rnic-loop.js'
 const d = workerData as RnicWorkerData
 const parent = parentPort!
 const link = new WireLink({index: d.index, sockets: d.wireSockets, routes: d.routes, counters: new Float64Array(d.counters)})
+if (process.env.MASQ_WIRE_FLUSH_BYTES) link.flushBytes = Number(process.env.MASQ_WIRE_FLUSH_BYTES)
 const tester = new LinkTester(link, d.index, d.stations)
 const capture = d.capture ? new PcapWriter(d.capture) : undefined
 const asyncEvents: Record<string, number> = {}

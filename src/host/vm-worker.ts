@@ -65,11 +65,13 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   }
 }
 
-process.on('unhandledRejection', (err) => {
-  // a workload's stray promise must not take the VM down
-  failures++
-  process.stdout.write(`${new Date().toISOString()} [${d.vm.name}] unhandled rejection: ${(err as Error)?.message ?? String(err)}\n`)
-})
+// A workload's stray promise or timer callback that throws must not take the VM down.
+for (const event of ['unhandledRejection', 'uncaughtException'] as const) {
+  process.on(event, (err: unknown) => {
+    failures++
+    process.stdout.write(`${new Date().toISOString()} [${d.vm.name}] ${event} in a workload: ${(err as Error)?.message ?? String(err)}\n`)
+  })
+}
 
 serve(d.port, (m: {type: string}) => {
   if (m.type === 'ping') return {vm: d.vm.name, memoryBytes: d.memory.byteLength, runs, failures}

@@ -71,6 +71,13 @@ describe('up -> run smoke -> status -> down on two hosts', () => {
     const res = JSON.parse(r.stdout)
     expect(res.ok).toBe(false)
     expect(res.client.error).toContain('boom from user code')
+    // a throw from a stray timer or promise after the workload started is logged, not fatal to the VM
+    const stray = path.join(dir, 'stray.mjs')
+    fs.writeFileSync(stray, "export default async function () { setTimeout(() => { throw new Error('stray timer') }, 1); " +
+      "void Promise.reject(new Error('stray promise')); await new Promise((r) => setTimeout(r, 50)); return {fine: true} }\n")
+    const s1 = await masq.run(['run', plan, stray, '--vm', 'vm1', '--json'])
+    expect(s1.exitCode, s1.stderr).toBe(0)
+    expect(JSON.parse(s1.stdout).client.result).toEqual({fine: true})
     const missing = await masq.run(['run', plan, 'no-such-workload', '--vm', 'vm1'])
     expect(missing.exitCode).toBe(1)
     expect(missing.stderr).toContain('unknown workload')
