@@ -2,7 +2,7 @@
 // link go to rnic.receive; control verbs arrive on one MessagePort per VM (from the backend, or from the VM itself
 // in sriov/bare); data verbs arrive only as doorbells on the shared doorbell word, which RnicLoop watches.
 import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
-import {WireLink} from '../lab/wire-link.js'
+import {WIRE_MAX_FRAME, WireLink} from '../lab/wire-link.js'
 import {Rnic, type AsyncEventRecord} from '../rnic/rnic.js'
 import type {Port} from '../rnic/port.js'
 import {serveRnic} from '../verbs/channel.js'
@@ -35,10 +35,21 @@ const rnic = new Rnic({
 })
 const loop = new RnicLoop(rnic, d.spinUs)
 
+// The engine copies payloads into VM memory (a SharedArrayBuffer) word-wise only when the payload is 4-byte aligned
+// relative to its destination, i.e. when the frame starts at 2 mod 4 (14 + 20 + 8 + 12 = 54 bytes of headers);
+// otherwise V8 copies byte by byte into the SharedArrayBuffer (src/rnic/dma.ts). Frames parsed out of a socket
+// chunk start anywhere, so a misplaced one is first moved (a plain memcpy) into an aligned buffer.
+const ALIGNED_AT = 2
+const aligned = Buffer.allocUnsafeSlow(WIRE_MAX_FRAME + 8)
 link.onFrame = (buf, off, len) => {
   if (tester.onFrame(buf, off, len)) return
   capture?.writeNow(buf, off, len)
-  rnic.receive(buf, off, len)
+  if (((buf.byteOffset + off) & 3) !== ALIGNED_AT && len <= WIRE_MAX_FRAME) {
+    buf.copy(aligned, ALIGNED_AT, off, off + len)
+    rnic.receive(aligned, ALIGNED_AT, len)
+  } else {
+    rnic.receive(buf, off, len)
+  }
   loop.kick()
 }
 
