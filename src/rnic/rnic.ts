@@ -23,14 +23,9 @@ import {requester} from './req.js'
 import {Task} from './task.js'
 import {flushRq} from './resp.js'
 
-export interface RnicError {
-  errno: number
-  message: string
-}
-export function isRnicError(v: unknown): v is RnicError {
-  return typeof v === 'object' && v !== null && typeof (v as RnicError).errno === 'number' && 'message' in v
-}
-const fail = (errno: number, message: string): RnicError => ({errno, message})
+import {fail, type RnicError} from './errors.js'
+
+export {isRnicError, type RnicError} from './errors.js'
 
 export interface RnicLimits {
   maxQp: number
@@ -500,8 +495,10 @@ export class Rnic {
         qp.reqPending = true
       }
       if (qp.rnrDeadline <= now) {
+        // rnr_nak_timer: go back to the NAKed PSN and resend
         qp.rnrDeadline = Infinity
         qp.waitForRnrTimer = false
+        qp.needRetry = true
         qp.reqPending = true
         work++
       }

@@ -7,7 +7,8 @@ import type {AhAttr} from '../rnic/av.js'
 import {parseGidIp} from '../rnic/av.js'
 import type {QpAttr, QpCap} from '../rnic/qp.js'
 import * as Q from '../rnic/queue.js'
-import {isRnicError, Rnic, type RnicError} from '../rnic/rnic.js'
+import {isRnicError, type RnicError} from '../rnic/errors.js'
+import type {Rnic} from '../rnic/rnic.js'
 import {type CommandName, type ControlChannel, InProcessChannel, type RnicCommands} from './channel.js'
 import {hi32, lo32, type Region, type U64, type VmMemory} from './memory.js'
 
@@ -68,7 +69,8 @@ export interface Wc {
 
 /** Open the device behind an Rnic (in process) or a channel; `memory` is the VM memory inline sends read from. */
 export async function openDevice(target: Rnic | ControlChannel, opts: {memory?: VmMemory} = {}): Promise<Context> {
-  const ch = target instanceof Rnic ? new InProcessChannel(target) : target
+  // duck-typed so that a VM worker can use this module without loading the engine
+  const ch = typeof (target as ControlChannel).call === 'function' ? (target as ControlChannel) : new InProcessChannel(target as Rnic)
   const info = await call(ch, 'deviceInfo')
   return new Context(ch, info, opts.memory)
 }
