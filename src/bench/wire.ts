@@ -1,6 +1,10 @@
-// Entry point of `npm run bench:wire` (node dist/bench/wire.js) and `npx tsx bench/wire.ts`:
-// print the wire limit of this machine. Flags: --json, --duration MS, --iters N.
+// Entry point of `npm run bench:wire` (node dist/bench/wire.js) and `npx tsx bench/wire.ts`: in one run, the raw
+// ceiling of this machine (two Node processes over a Unix socket) and the emulated path between two VMs on two
+// hosts (RDMA WRITE 64 KiB throughput, 2-byte WRITE ping-pong), with the ratios to the targets of issue 4:
+// throughput >= 50% of raw, half round trip <= 2x raw. Flags: --json, --duration MS, --iters N, --spin US[,US...].
 import {pathToFileURL} from 'node:url'
+import {SPIN_US} from '../host/rnic-loop.js'
+import {measureEmulated} from './wire-emulated.js'
 import {formatWireLimit, measureWireLimit} from './wire-limit.js'
 
 export async function main(args: readonly string[] = process.argv.slice(2)): Promise<void> {
@@ -9,9 +13,37 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
     const v = i >= 0 ? Number(args[i + 1]) : Number.NaN
     return Number.isFinite(v) && v > 0 ? v : undefined
   }
-  process.stderr.write('measuring the wire limit (two node processes over a unix socket)...\n')
-  const w = await measureWireLimit({durationMs: opt('--duration'), iterations: opt('--iters')})
-  process.stdout.write(args.includes('--json') ? JSON.stringify(w, null, 2) + '\n' : formatWireLimit(w))
+  const si = args.indexOf('--spin')
+  const spinUs = si >= 0 ? String(args[si + 1]).split(',').map(Number).filter((n) => n >= 0) : [SPIN_US]
+  const log = (m: string) => process.stderr.write(m + '\n')
+  log('measuring the wire limit (two node processes over a unix socket)...')
+  const raw = await measureWireLimit({durationMs: opt('--duration'), iterations: opt('--iters')})
+  const emu = await measureEmulated({spinUs, durationMs: opt('--duration'), iterations: opt('--iters'), log})
+  const rows = emu.runs.map((r) => ({
+    spinUs: r.spinUs,
+    writeMbPerSec: r.write64k.mbPerSec,
+    throughputRatio: r.write64k.mbPerSec / raw.throughput.mbPerSec,
+    halfRttUs: r.lat2.halfRttUs.median,
+    latencyRatio: r.lat2.halfRttUs.median / raw.pingPong.halfRttUs.median,
+    halfRttEventsUs: r.lat2Events.halfRttUs.median,
+    latencyEventsRatio: r.lat2Events.halfRttUs.median / raw.pingPong.halfRttUs.median,
+  }))
+  const report = {version: 1, raw, emulated: emu.runs, hostMemoryMiB: emu.hostMemoryMiB, ratios: rows,
+    targets: {throughputRatioMin: 0.5, latencyRatioMax: 2}}
+  if (args.includes('--json')) {
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n')
+    return
+  }
+  const f = (n: number, d = 1) => n.toFixed(d)
+  let out = formatWireLimit(raw) + '\nemulated path: VM a (host h1) -> VM b (host h2), RC RDMA WRITE\n'
+  out += ' spin_us  write_64KiB_MB/s  vs_raw  target>=0.50   half_rtt_2B_us  vs_raw  target<=2.0   with_-e_us  vs_raw\n'
+  for (const r of rows) {
+    out += ` ${String(r.spinUs).padStart(7)}  ${f(r.writeMbPerSec).padStart(16)}  ${f(r.throughputRatio, 2).padStart(6)}  ${(r.throughputRatio >= 0.5 ? 'met' : 'MISSED').padStart(12)}` +
+      `   ${f(r.halfRttUs, 2).padStart(14)}  ${f(r.latencyRatio, 2).padStart(6)}  ${(r.latencyRatio <= 2 ? 'met' : 'MISSED').padStart(11)}` +
+      `   ${f(r.halfRttEventsUs, 2).padStart(10)}  ${f(r.latencyEventsRatio, 2).padStart(6)}\n`
+  }
+  out += `host process RSS: ${emu.hostMemoryMiB.map((m) => `${m} MiB`).join(', ')}\n`
+  process.stdout.write(out)
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main()

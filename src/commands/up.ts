@@ -13,6 +13,7 @@ export default class Up extends BaseCommand {
   static override args = {topology: Args.string({required: true, description: 'topology file (YAML), or a resolved plan (.json)'})}
   static override flags = {
     'lab-dir': Flags.string({description: 'lab directory (default: masq-<lab> next to the topology)'}),
+    capture: Flags.boolean({default: false, description: "write each host's port traffic to capture/<host>.pcap (see masq capture)"}),
     timeout: Flags.integer({default: 30, min: 1, description: 'seconds each process may take to become ready'}),
   }
   static override examples = ['<%= config.bin %> up lab.yaml', '<%= config.bin %> up plan.json --lab-dir /tmp/lab --json']
@@ -26,6 +27,7 @@ export default class Up extends BaseCommand {
       if (err instanceof PlanLoadError) this.error(err.message, {exit: 1})
       throw err
     }
+    if (flags.capture) plan.fabric.capture = true
     const abort = new AbortController()
     const onSignal = () => abort.abort()
     process.on('SIGINT', onSignal)

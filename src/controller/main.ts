@@ -1,12 +1,14 @@
 // The lab controller: one process per lab. Control RPC: ping, status, lookup(vni, vip), shutdown.
 import {daemonArgs, log, memoryMiB, onTerminate} from '../lab/daemon.js'
 import {RpcError, RpcServer} from '../lab/rpc.js'
+import {Rendezvous} from './rendezvous.js'
 import {VpcRegistry} from './vpc-registry.js'
 
 const args = daemonArgs()
 const registry = new VpcRegistry(args.plan)
 const started = Date.now()
 let lookups = 0
+const rendezvous = new Rendezvous()
 // Hosts whose backend holds a connection to us (hostHello), by host name.
 const hosts = new Map<string, {pid: number; connectedAt: string}>()
 
@@ -20,6 +22,7 @@ const server: RpcServer = new RpcServer({
     ...registry.summary(),
     memory: memoryMiB(),
     hostsConnected: [...hosts.keys()],
+    rendezvousKeys: rendezvous.size,
     counters: {lookups, hostsConnected: hosts.size, rpc: server.stats},
   }),
   hostHello: (p: {host?: unknown; pid?: unknown}, {socket}) => {
@@ -37,6 +40,16 @@ const server: RpcServer = new RpcServer({
     const loc = registry.lookup(p.vni, p.vip)
     if (!loc) throw new RpcError(-32004, `no VM with vIP ${p.vip} in VNI ${p.vni}`)
     return loc
+  },
+  publish: (p: {key?: unknown; value?: unknown}) => {
+    if (typeof p.key !== 'string') throw new RpcError(-32602, 'publish needs {key: string, value}')
+    rendezvous.publish(p.key, p.value ?? null)
+    return {ok: true}
+  },
+  waitFor: (p: {key?: unknown; timeoutMs?: unknown}) => {
+    const t = Number(p.timeoutMs ?? 20_000)
+    if (typeof p.key !== 'string' || !(t > 0)) throw new RpcError(-32602, 'waitFor needs {key: string, timeoutMs > 0}')
+    return rendezvous.waitFor(p.key, Math.min(t, 600_000))
   },
   shutdown: () => {
     setImmediate(() => void stop('shutdown RPC').finally(() => process.exit(0)))

@@ -1,7 +1,9 @@
 // Host agent (a host process's main thread): control RPC for the CLI, the place the MasQ backend will live,
 // and the owner of the host's workers: one RNIC worker (fabric port) and one worker per VM.
+import fs from 'node:fs'
 import path from 'node:path'
-import {MessageChannel, Worker} from 'node:worker_threads'
+import {MessageChannel, Worker, type MessagePort} from 'node:worker_threads'
+import {Backend} from '../backend/backend.js'
 import type {Host, ResolvedPlan, Vm} from '../topology/types.js'
 import {log, memoryMiB} from '../lab/daemon.js'
 import {RpcError, type RpcHandlers} from '../lab/rpc.js'
@@ -27,8 +29,9 @@ export class HostAgent {
   private readonly vms = new Map<string, VmHandle>()
   private stopping = false
   private readonly controller: ControllerLink
+  readonly backend = new Backend()
 
-  constructor(private readonly plan: ResolvedPlan, node: string, private readonly socketDir: string) {
+  constructor(private readonly plan: ResolvedPlan, node: string, private readonly socketDir: string, private readonly labDir?: string) {
     const host = plan.hosts.find((h) => h.name === node)
     if (!host) throw new Error(`host ${node} is not in the plan`)
     this.host = host
@@ -43,6 +46,20 @@ export class HostAgent {
     return [...routes].filter(([, i]) => i >= 0)
   }
 
+  /** The RNIC's GID table: the host underlay (index 0), then the VF addresses of its sriov/hyv VMs. */
+  private gids(): string[] {
+    const gids = [this.host.underlay]
+    for (const v of this.plan.vms) if (v.host === this.host.name && !gids.includes(v.wireIp)) gids.push(v.wireIp)
+    return gids
+  }
+
+  private capturePath(): string | undefined {
+    if (!this.plan.fabric.capture || !this.labDir) return undefined
+    const dir = path.join(this.labDir, 'capture')
+    fs.mkdirSync(dir, {recursive: true})
+    return path.join(dir, `${this.host.name}.pcap`)
+  }
+
   async start(): Promise<void> {
     this.controller.start()
     const data: RnicWorkerData = {
@@ -52,6 +69,10 @@ export class HostAgent {
       routes: this.routes(),
       stations: this.plan.hosts.map((h) => ({mac: h.mac, underlay: h.underlay})),
       counters: this.counters,
+      gids: this.gids(),
+      mtu: this.plan.fabric.mtu,
+      capture: this.capturePath(),
+      spinUs: process.env.MASQ_RNIC_SPIN_US ? Number(process.env.MASQ_RNIC_SPIN_US) : undefined,
     }
     this.rnic = new Worker(RNIC_WORKER, {workerData: data})
     this.rnicChannel = new WorkerChannel(this.rnic)
@@ -90,10 +111,22 @@ export class HostAgent {
   private async startVm(vm: Vm, timeoutMs: number): Promise<void> {
     const memory = new SharedArrayBuffer(vm.memoryBytes)
     const {port1, port2} = new MessageChannel()
-    const wd: VmWorkerData = {vm, memory, port: port2}
-    const worker = new Worker(VM_WORKER, {workerData: wd, transferList: [port2]})
+    // Control verbs: sriov/bare go straight to the RNIC worker (a VF / the host's own device, DESIGN §2); the
+    // other modes cross the backend on this thread (virtio), which then uses the VM's command port to the RNIC.
+    const toRnic = new MessageChannel()
+    let vmVerbs: MessagePort = toRnic.port1
+    if (vm.mode !== 'sriov' && vm.mode !== 'bare') {
+      const virtio = new MessageChannel()
+      this.backend.attach(vm, virtio.port1, toRnic.port1, memory)
+      vmVerbs = virtio.port2
+    }
+    const wd: VmWorkerData = {vm, memory, port: port2, verbs: vmVerbs}
+    const worker = new Worker(VM_WORKER, {workerData: wd, transferList: [port2, vmVerbs]})
     const h: VmHandle = {vm, state: 'starting', worker, channel: new WorkerChannel(port1), memory}
     this.vms.set(vm.name, h)
+    port1.on('message', (m: {call?: number; method?: string; params?: any}) => {
+      if (typeof m?.call === 'number') void this.vmCall(port1, m.call, String(m.method), m.params ?? {})
+    })
     worker.on('error', (err) => {
       h.state = 'failed'
       h.error = err.message
@@ -105,13 +138,39 @@ export class HostAgent {
     })
     try {
       await h.channel.request({type: 'ping'}, timeoutMs)
-      await this.rnicChannel.request({type: 'attachVm', vm: vm.name, memory}, timeoutMs)
+      await this.rnicChannel.request({type: 'attachVm', vm: vm.name, memory, verbs: toRnic.port2}, timeoutMs, [toRnic.port2])
       h.state = 'running'
-      log(`vm ${vm.name} running (${vm.memoryBytes} bytes of memory shared with the rnic worker)`)
+      log(`vm ${vm.name} running (${vm.mode}, ${vm.memoryBytes} bytes of memory shared with the rnic worker)`)
     } catch (err) {
       h.state = 'failed'
       h.error ??= (err as Error).message
     }
+  }
+
+  /** Calls from a VM worker to the host: the rendezvous through the controller (no rdma_cm yet). */
+  private async vmCall(port: MessagePort, call: number, method: string, params: {key?: unknown; value?: unknown; timeoutMs?: unknown}): Promise<void> {
+    try {
+      let result: unknown
+      if (method === 'publish') result = await this.controller.call('publish', {key: params.key, value: params.value})
+      else if (method === 'waitFor') {
+        const t = Number(params.timeoutMs ?? 20_000)
+        result = await this.controller.call('waitFor', {key: params.key, timeoutMs: t}, t + 5000)
+      } else throw new Error(`unknown VM call ${method}`)
+      port.postMessage({call, result})
+    } catch (err) {
+      port.postMessage({call, error: (err as Error).message})
+    }
+  }
+
+  /** Run a workload on one of this host's VMs; the VM worker reports failures as {ok: false, error}. */
+  async run(p: {vm?: unknown; workload?: unknown; role?: unknown; runId?: unknown; peer?: unknown; params?: unknown; timeoutMs?: unknown}): Promise<unknown> {
+    const h = typeof p.vm === 'string' ? this.vms.get(p.vm) : undefined
+    if (!h) throw new RpcError(-32602, `run: no VM ${String(p.vm)} on host ${this.host.name}`)
+    if (h.state !== 'running') throw new RpcError(-32011, `run: VM ${h.vm.name} is ${h.state}`)
+    if (typeof p.workload !== 'string') throw new RpcError(-32602, 'run: workload must be a name or a module path')
+    const peer = typeof p.peer === 'string' ? this.plan.vms.find((v) => v.name === p.peer) : undefined
+    const timeoutMs = Number(p.timeoutMs ?? 60_000)
+    return h.channel.request({type: 'run', workload: p.workload, role: p.role ?? 'single', runId: String(p.runId ?? Date.now()), peer, params: p.params ?? {}}, timeoutMs)
   }
 
   private wireCounters(): Record<string, number> {
@@ -150,8 +209,9 @@ export class HostAgent {
       rnic,
       vms,
       controller: this.controller.connected ? 'connected' : 'disconnected',
-      qps: 0, // the RNIC engine (step 2) reports live QPs here
-      counters: {wire: this.wireCounters()},
+      qps: (rnic as {qps?: number}).qps ?? 0,
+      backend: this.backend.stats(),
+      counters: {wire: this.wireCounters(), rnic: (rnic as {port?: unknown}).port, drops: (rnic as {drops?: unknown}).drops},
     }
   }
 
@@ -175,6 +235,13 @@ export class HostAgent {
       startVms: () => this.startVms(),
       vms: () => [...this.vms.values()].map((h) => ({name: h.vm.name, state: h.state})),
       linkTest: (p) => this.linkTest(p ?? {}),
+      run: (p) => this.run(p ?? {}),
+      // the RNIC worker's busy-poll window after activity (bench:wire sweeps it)
+      setSpin: (p: {spinUs?: unknown}) => {
+        const us = Number(p?.spinUs)
+        if (!(us >= 0 && us <= 1e6)) throw new RpcError(-32602, 'setSpin needs {spinUs: 0..1e6}')
+        return this.rnicChannel.request({type: 'setSpin', spinUs: us}, 5000)
+      },
       // The backend asks the controller where a (VNI, vIP) lives: the RConnrename lookup (step 4).
       lookup: (p) => this.controller.call('lookup', p),
       shutdown: () => {

@@ -1,10 +1,11 @@
 // A host process: the host agent on the main thread, an RNIC worker and one worker per VM (DESIGN §3).
+import path from 'node:path'
 import {daemonArgs, log, onTerminate} from '../lab/daemon.js'
 import {RpcServer} from '../lab/rpc.js'
 import {HostAgent} from './agent.js'
 
 const args = daemonArgs()
-const agent = new HostAgent(args.plan, args.node, args.socketDir)
+const agent = new HostAgent(args.plan, args.node, args.socketDir, path.dirname(args.planFile))
 let server: RpcServer | undefined
 
 async function stop(reason: string): Promise<void> {

@@ -1,41 +1,111 @@
-// RNIC worker: owns the host's fabric port (the wire link). The step-2 RNIC engine plugs in here: it gets
-// `link` as its Port (transmit + onFrame) and the VMs' memory buffers from attachVm.
-import {parentPort, workerData} from 'node:worker_threads'
-import {WireLink} from '../lab/wire-link.js'
+// RNIC worker: runs the emulated RNIC engine (src/rnic) on the host's fabric port (the wire link). Frames from the
+// link go to rnic.receive; control verbs arrive on one MessagePort per VM (from the backend, or from the VM itself
+// in sriov/bare); data verbs arrive only as doorbells on the shared doorbell word, which RnicLoop watches.
+import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
+import {WIRE_MAX_FRAME, WireLink} from '../lab/wire-link.js'
+import {Rnic, type AsyncEventRecord} from '../rnic/rnic.js'
+import type {Port} from '../rnic/port.js'
+import {serveRnic} from '../verbs/channel.js'
+import {PcapWriter} from '../wire/pcap.js'
 import {serve} from './channel.js'
 import {LinkTester} from './link-test.js'
 import type {RnicWorkerData} from './messages.js'
+import {RnicLoop} from './rnic-loop.js'
 
 const d = workerData as RnicWorkerData
-const port = parentPort!
+const parent = parentPort!
 const link = new WireLink({index: d.index, sockets: d.wireSockets, routes: d.routes, counters: new Float64Array(d.counters)})
+if (process.env.MASQ_WIRE_FLUSH_BYTES) link.flushBytes = Number(process.env.MASQ_WIRE_FLUSH_BYTES)
 const tester = new LinkTester(link, d.index, d.stations)
-const vmMemory = new Map<string, SharedArrayBuffer>()
-let engineFrames = 0 // frames for the RNIC engine (none until step 2 is merged)
+const capture = d.capture ? new PcapWriter(d.capture) : undefined
+const asyncEvents: Record<string, number> = {}
 
+// The port the engine transmits on: the seam where the fabric model (egress queue, rate, impairments) goes.
+const port: Port = {
+  transmit(frame, off, len) {
+    capture?.writeNow(frame, off, len)
+    link.transmit(frame, off, len)
+  },
+}
+const rnic = new Rnic({
+  name: `rxe-${d.host}`, gids: d.gids, mtu: d.mtu, port, randomQpn: true,
+  onAsyncEvent: (ev: AsyncEventRecord) => {
+    asyncEvents[ev.name] = (asyncEvents[ev.name] ?? 0) + 1
+  },
+})
+const loop = new RnicLoop(rnic, d.spinUs)
+
+// The engine copies payloads into VM memory (a SharedArrayBuffer) word-wise only when the payload is 4-byte aligned
+// relative to its destination, i.e. when the frame starts at 2 mod 4 (14 + 20 + 8 + 12 = 54 bytes of headers);
+// otherwise V8 copies byte by byte into the SharedArrayBuffer (src/rnic/dma.ts). Frames parsed out of a socket
+// chunk start anywhere, so a misplaced one is first moved (a plain memcpy) into an aligned buffer.
+const ALIGNED_AT = 2
+const aligned = Buffer.allocUnsafeSlow(WIRE_MAX_FRAME + 8)
 link.onFrame = (buf, off, len) => {
-  if (!tester.onFrame(buf, off, len)) engineFrames++
+  if (tester.onFrame(buf, off, len)) return
+  capture?.writeNow(buf, off, len)
+  if (((buf.byteOffset + off) & 3) !== ALIGNED_AT && len <= WIRE_MAX_FRAME) {
+    buf.copy(aligned, ALIGNED_AT, off, off + len)
+    rnic.receive(aligned, ALIGNED_AT, len)
+  } else {
+    rnic.receive(buf, off, len)
+  }
+  loop.kick()
 }
 
-serve(port, async (m: {type: string; [k: string]: any}) => {
+interface Attached {memory: SharedArrayBuffer; verbs?: MessagePort; unserve?: () => void}
+const vms = new Map<string, Attached>()
+
+function attachVm(name: string, memory: SharedArrayBuffer, verbs?: MessagePort): {vms: number} {
+  const a: Attached = {memory, verbs}
+  if (verbs) {
+    a.unserve = serveRnic(verbs, rnic)
+    verbs.on('message', () => loop.kick()) // a modify to RTS or a new QP may have made work
+  }
+  vms.set(name, a)
+  return {vms: vms.size}
+}
+
+const flushTimer = capture ? setInterval(() => capture.flush(), 500) : undefined
+flushTimer?.unref()
+
+serve(parent, async (m: {type: string; [k: string]: any}) => {
   switch (m.type) {
     case 'attachVm':
-      vmMemory.set(m.vm, m.memory)
-      return {vms: vmMemory.size}
-    case 'detachVm':
-      vmMemory.delete(m.vm)
-      return {vms: vmMemory.size}
+      return attachVm(m.vm, m.memory, m.verbs)
+    case 'detachVm': {
+      const a = vms.get(m.vm)
+      a?.unserve?.()
+      a?.verbs?.close()
+      vms.delete(m.vm)
+      return {vms: vms.size}
+    }
     case 'linkTest':
       return tester.run(m.peer, m.frames, m.size, m.timeoutMs, m.batchBytes)
-    case 'info':
+    case 'info': {
+      const c = rnic.counters()
       return {
         linksUp: d.wireSockets.map((_, j) => j !== d.index && link.isConnected(j)).filter(Boolean).length,
-        vmsAttached: vmMemory.size,
-        vmMemoryBytes: [...vmMemory.values()].reduce((a, b) => a + b.byteLength, 0),
+        vmsAttached: vms.size,
+        vmMemoryBytes: [...vms.values()].reduce((a, b) => a + b.memory.byteLength, 0),
         linkTestRxFrames: tester.rxFrames,
-        engineFrames,
+        qps: rnic.qps.size,
+        port: c.port,
+        drops: c.drops,
+        asyncEvents,
+        loop: {passes: loop.passes, sleeps: loop.sleeps, spinUs: loop.spinMs * 1000},
+        capture: capture ? {path: capture.path, records: capture.records} : undefined,
+        lastFault: rnic.lastFault,
       }
+    }
+    case 'qpCounters':
+      return rnic.counters().qps
+    case 'setSpin':
+      loop.spinMs = Number(m.spinUs) / 1000
+      return {spinUs: loop.spinMs * 1000}
     case 'shutdown':
+      loop.stop()
+      capture?.close()
       await link.close()
       return {ok: true}
     default:
@@ -44,4 +114,5 @@ serve(port, async (m: {type: string; [k: string]: any}) => {
 })
 
 await link.start()
-port.postMessage({type: 'ready'})
+loop.start()
+parent.postMessage({type: 'ready'})

@@ -23,7 +23,9 @@ export async function spawnProcess(spec: SpawnSpec): Promise<ProcRecord> {
   if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: build with \`npm run build\``)
   const fd = fs.openSync(spec.log, 'a')
   try {
-    const child = execa(process.execPath, [entry, ...spec.args], {
+    // MASQ_NODE_ARGS: extra node flags for lab processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (profiling)
+    const nodeArgs = (process.env.MASQ_NODE_ARGS ?? '').split(' ').filter(Boolean)
+    const child = execa(process.execPath, [...nodeArgs, entry, ...spec.args], {
       detached: true,
       cleanup: false, // must outlive the CLI
       reject: false,

@@ -1,0 +1,43 @@
+// The RNIC worker's engine loop on the real event loop: after its spin window it sleeps (no passes without a reason)
+// and a doorbell rung while it sleeps wakes it.
+import {describe, expect, it} from 'vitest'
+import {RnicLoop} from '../../../src/host/rnic-loop.js'
+import {ringDoorbell} from '../../../src/rnic/queue.js'
+import {Rnic} from '../../../src/rnic/rnic.js'
+
+async function eventually(pred: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('condition not met')
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}
+
+describe('RnicLoop', () => {
+  it('sleeps after the spin window and wakes on a doorbell', async () => {
+    const rnic = new Rnic({name: 'rxe0', gids: ['192.168.0.1']})
+    let polls = 0
+    const poll = rnic.poll.bind(rnic)
+    rnic.poll = (b?: number) => {
+      polls++
+      return poll(b)
+    }
+    const loop = new RnicLoop(rnic, 0)
+    loop.start()
+    try {
+      await eventually(() => loop.sleeps > 0)
+      // asleep: no more passes without a reason
+      const before = loop.passes
+      await new Promise((r) => setTimeout(r, 30))
+      expect(loop.passes - before).toBeLessThanOrEqual(1)
+      for (let i = 0; i < 5; i++) {
+        const p = loop.passes
+        ringDoorbell(rnic.doorbell)
+        await eventually(() => loop.passes > p)
+      }
+      expect(polls).toBeGreaterThan(5)
+    } finally {
+      loop.stop()
+    }
+  })
+})
