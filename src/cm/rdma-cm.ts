@@ -444,7 +444,7 @@ export class RdmaCm {
         // cma_sidr_rep_handler: a status other than SUCCESS is UNREACHABLE with that status
         const rep = ev.rep
         const gids = id.qp?.pd.ctx.info.gids ?? []
-        const sgidIndex = Math.max(0, gids.findIndex((g) => parseGidIp(g) === id.srcWire))
+        const sgidIndex = Math.max(0, gids.findIndex((g) => g !== null && parseGidIp(g) === id.srcWire))
         p.ud = {privateData: rep.privateData, ahAttr: {dgid: `::ffff:${ipString(id.dstWire)}`, sgidIndex},
           qpNum: rep.qpn, qkey: rep.qkey}
         id.state = rep.status === SidrStatus.SUCCESS ? 'CONNECT' : 'ROUTE_RESOLVED'
@@ -465,7 +465,7 @@ export class RdmaCm {
   private async toRts(id: CmId, qp: Qp, a: {destQpn: number; rqPsn: number; mtu: number; maxDestRd: number;
     maxRd: number; retryCnt: number; rnrRetry: number}): Promise<void> {
     const gids = qp.pd.ctx.info.gids
-    const sgidIndex = Math.max(0, gids.findIndex((g) => parseGidIp(g) === id.srcWire))
+    const sgidIndex = Math.max(0, gids.findIndex((g) => g !== null && parseGidIp(g) === id.srcWire))
     await qp.modify({
       qpState: QpState.RTR, pathMtu: a.mtu, destQpNum: a.destQpn, rqPsn: a.rqPsn, maxDestRdAtomic: a.maxDestRd,
       minRnrTimer: this.agent.minRnrTimer,
