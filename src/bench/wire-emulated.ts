@@ -49,10 +49,10 @@ export async function measureEmulated(o: EmulatedOptions): Promise<{runs: Emulat
       const bw = await runWorkload(ref, {workload: 'bench-write', vm: 'a', peer: 'b', params: {test: 'bw', size: 65536, durationMs: o.durationMs ?? 1000}})
       if (!bw.ok) throw new Error(`bench-write bw failed: ${bw.client.error ?? bw.server?.error}`)
       log(`emulated path, rnic spin window ${spinUs} us: 2-byte WRITE ping-pong...`)
-      const lat = await runWorkload(ref, {workload: 'bench-write', vm: 'a', peer: 'b', params: {test: 'lat', size: 2, iters: o.iterations ?? 2000}})
+      const lat = await runWorkload(ref, {workload: 'bench-write', vm: 'a', peer: 'b', params: {test: 'lat', size: 2, iters: o.iterations ?? 2000}, timeoutMs: 300_000})
       if (!lat.ok) throw new Error(`bench-write lat failed: ${lat.client.error ?? lat.server?.error}`)
       log(`emulated path, rnic spin window ${spinUs} us: 2-byte WRITE ping-pong sleeping on CQ events (perftest -e)...`)
-      const ev = await runWorkload(ref, {workload: 'bench-write', vm: 'a', peer: 'b', params: {test: 'lat', size: 2, iters: o.iterations ?? 2000, events: true}})
+      const ev = await runWorkload(ref, {workload: 'bench-write', vm: 'a', peer: 'b', params: {test: 'lat', size: 2, iters: o.iterations ?? 2000, events: true}, timeoutMs: 300_000})
       if (!ev.ok) throw new Error(`bench-write lat -e failed: ${ev.client.error ?? ev.server?.error}`)
       runs.push({spinUs, write64k: bw.client.result, lat2: lat.client.result, lat2Events: ev.client.result})
     }

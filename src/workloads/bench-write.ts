@@ -93,8 +93,11 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   const last = size - 1
   const hist = new Histogram({significantDigits: 3})
   const total = warmupIters + iters
-  const deadline = Date.now() + 60_000
+  // a peer silent for this long is gone (per wait: a whole run on a loaded machine may take much longer)
+  const WAIT_MS = Number(p.waitMs ?? 20_000)
+  let deadline = 0
   const waitByte = (v: number) => {
+    deadline = Date.now() + WAIT_MS
     let k = 0
     while (Atomics.load(rx, last) !== v) {
       if (++k === 1 << 16) {
@@ -109,6 +112,7 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   if (events) for (let i = 0; i < RECVS; i++) qp.postRecv({wrId: i})
   const latWr: SendWr = events ? {...wr, opcode: WrOpcode.RDMA_WRITE_WITH_IMM, immData: 0} : wr
   const waitImm = (v: number) => {
+    deadline = Date.now() + WAIT_MS
     const t0 = performance.now()
     let n = 0
     while ((n = rcq.pollCount(1, onError)) === 0) {
