@@ -1,0 +1,53 @@
+// Common frame fields for everything the engine sends (rxe_net.c prepare_ipv4_hdr / prepare_udp_hdr):
+// per-QP UDP source port, DSCP/ECN from the traffic class, TTL from the hop limit, and the fabric's MAC rule
+// 02:00:<IPv4 octets>.
+
+import {PacketView} from '../wire/packet.js'
+import type {Qp} from './qp.js'
+import type {Rnic} from './rnic.js'
+
+/** RXE_ROCE_V2_SPORT + (hash_32(qpn, 14) & 0x3fff). hash_32 = (val * GOLDEN_RATIO_32) >> (32 - bits). */
+export function udpSrcPort(qpn: number): number {
+  return 0xc000 + ((Math.imul(qpn, 0x61c88647) >>> 18) & 0x3fff)
+}
+
+function setMac(mac: Uint8Array, ip: number): void {
+  mac[0] = 0x02
+  mac[1] = 0x00
+  mac[2] = ip >>> 24
+  mac[3] = (ip >>> 16) & 255
+  mac[4] = (ip >>> 8) & 255
+  mac[5] = ip & 255
+}
+
+/** Fill the Ethernet/IP/UDP/BTH fields of nic.txPkt; extension headers are the caller's. */
+export function initTx(nic: Rnic, qp: Qp, opcode: number, destQp: number, psn: number, srcIp: number, dstIp: number,
+  tclass: number, hop: number): PacketView {
+  const p = nic.txPkt
+  setMac(p.dstMac, dstIp)
+  setMac(p.srcMac, srcIp)
+  p.srcIp = srcIp
+  p.dstIp = dstIp
+  p.dscp = tclass >>> 2
+  p.ecn = tclass & 3
+  p.ttl = hop
+  p.ipId = nic.ipId = (nic.ipId + 1) & 0xffff
+  p.srcPort = udpSrcPort(qp.qpn)
+  p.opcode = opcode
+  p.se = 0
+  p.migReq = 0
+  p.tver = 0
+  p.pkey = 0xffff
+  p.fecn = 0
+  p.becn = 0
+  p.destQp = destQp
+  p.ackReq = 0
+  p.psn = psn
+  return p
+}
+
+/** Encode nic.txPkt with `payload` (exact-length view or null) into nic.txBuf and send it. */
+export function sendPkt(nic: Rnic, qp: Qp, payload: Uint8Array | null, len: number): void {
+  const n = nic.encoder.encodeInto(nic.txBuf, 0, nic.txPkt, payload, 0, len)
+  nic.transmit(qp, n)
+}

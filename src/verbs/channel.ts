@@ -1,0 +1,88 @@
+// Control verbs travel over a ControlChannel: in process, direct calls to an Rnic; in step 3, a MessagePort to
+// the MasQ backend. Arguments and results are structured-cloneable.
+
+import type {Rnic} from '../rnic/rnic.js'
+
+export type CommandName = 'deviceInfo' | 'allocPd' | 'deallocPd' | 'regMr' | 'deregMr' | 'createCq' | 'destroyCq' |
+  'createQp' | 'modifyQp' | 'queryQp' | 'destroyQp'
+export type RnicCommands = Pick<Rnic, CommandName>
+
+export interface ControlChannel {
+  call<K extends CommandName>(cmd: K, ...args: Parameters<RnicCommands[K]>): Promise<ReturnType<RnicCommands[K]>>
+}
+
+export class InProcessChannel implements ControlChannel {
+  constructor(readonly rnic: Rnic) {}
+
+  async call<K extends CommandName>(cmd: K, ...args: Parameters<RnicCommands[K]>): Promise<ReturnType<RnicCommands[K]>> {
+    const fn = this.rnic[cmd] as (...a: unknown[]) => ReturnType<RnicCommands[K]>
+    return fn.apply(this.rnic, args)
+  }
+}
+
+/** The subset of MessagePort both node:worker_threads ports and web MessagePorts offer. */
+export interface PortLike {
+  postMessage(msg: unknown): void
+  on(event: 'message', fn: (msg: unknown) => void): unknown
+  off?(event: 'message', fn: (msg: unknown) => void): unknown
+}
+
+interface Request {
+  id: number
+  cmd: CommandName
+  args: unknown[]
+}
+interface Response {
+  id: number
+  result: unknown
+}
+
+const COMMANDS: ReadonlySet<string> = new Set<CommandName>(['deviceInfo', 'allocPd', 'deallocPd', 'regMr', 'deregMr',
+  'createCq', 'destroyCq', 'createQp', 'modifyQp', 'queryQp', 'destroyQp'])
+
+/** Client side of a control channel over a MessagePort (the VM frontend end). */
+export class MessagePortChannel implements ControlChannel {
+  private nextId = 1
+  private readonly pending = new Map<number, (r: unknown) => void>()
+
+  constructor(private readonly port: PortLike) {
+    port.on('message', (m: unknown) => {
+      const r = m as Response
+      const done = this.pending.get(r?.id)
+      if (done) {
+        this.pending.delete(r.id)
+        done(r.result)
+      }
+    })
+  }
+
+  call<K extends CommandName>(cmd: K, ...args: Parameters<RnicCommands[K]>): Promise<ReturnType<RnicCommands[K]>> {
+    const id = this.nextId++
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve as (r: unknown) => void)
+      this.port.postMessage({id, cmd, args} satisfies Request)
+    })
+  }
+}
+
+/** Server side: answer control verbs from `port` with `rnic` (the MasQ backend will interpose its checks here). */
+export function serveRnic(port: PortLike, rnic: Rnic): () => void {
+  const fn = (m: unknown) => {
+    const q = m as Request
+    if (typeof q?.id !== 'number') return
+    let result: unknown
+    if (!COMMANDS.has(q.cmd) || !Array.isArray(q.args)) {
+      result = {errno: 22, message: `unknown command ${String(q.cmd)}`}
+    } else {
+      try {
+        result = (rnic[q.cmd] as (...a: unknown[]) => unknown).apply(rnic, q.args)
+      } catch (e) {
+        // a malformed argument object from a tenant must not take the RNIC down
+        result = {errno: 22, message: `bad arguments for ${q.cmd}: ${(e as Error).message}`}
+      }
+    }
+    port.postMessage({id: q.id, result} satisfies Response)
+  }
+  port.on('message', fn)
+  return () => port.off?.('message', fn)
+}

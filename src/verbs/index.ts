@@ -1,0 +1,3 @@
+export * from './verbs.js'
+export * from './memory.js'
+export * from './channel.js'
