@@ -64,6 +64,14 @@ export interface RnicOptions {
   randomQpn?: boolean
   clock?: Clock
   onAsyncEvent?: (ev: AsyncEventRecord) => void
+  /** TEST ONLY (attack-suite oracle tests): switch off one protection check. Never set outside tests. */
+  unsafe?: RnicUnsafe
+}
+
+/** Deliberate weakenings that prove the attack oracles can fail (test/unit/attacks, MASQ_UNSAFE_TEST). */
+export interface RnicUnsafe {
+  skipPdCheck?: boolean // check_rkey accepts an MR of any PD
+  skipBoundsCheck?: boolean // check_rkey skips mr_check_range
 }
 
 export interface RegMrArgs {
@@ -102,6 +110,7 @@ export class Rnic {
   readonly randomQpn: boolean
   port: Port | undefined
   onAsyncEvent: ((ev: AsyncEventRecord) => void) | undefined
+  readonly unsafe: RnicUnsafe
 
   readonly doorbellSab = new SharedArrayBuffer(DOORBELL_WORDS * 4)
   readonly doorbell = new Int32Array(this.doorbellSab)
@@ -149,6 +158,7 @@ export class Rnic {
     this.randomQpn = opts.randomQpn ?? false
     this.port = opts.port
     this.onAsyncEvent = opts.onAsyncEvent
+    this.unsafe = {...opts.unsafe}
   }
 
   // ---- device ----
@@ -378,6 +388,11 @@ export class Rnic {
     }
     this.rateGroups.set(a.group, g)
     return {}
+  }
+
+  /** Live object counts (the baseline the attack suite compares after teardown). */
+  objectCounts(): {pd: number; mr: number; cq: number; qp: number} {
+    return {pd: this.pds.size, mr: this.mrs.count, cq: this.cqs.size, qp: this.qps.size}
   }
 
   counters(): {port: Record<string, number>; drops: Record<string, number>; qps: Record<number, Record<string, number>>} {
