@@ -1,0 +1,32 @@
+// The scenario registry: every scenario in catalogue order, selectable with a glob (`C0*`, `C1[04]`, `c02`).
+
+import type {Scenario} from './types.js'
+import {c01} from './scenarios/c01-rkey-guess.js'
+import {c02} from './scenarios/c02-cross-pd.js'
+import {c03} from './scenarios/c03-bounds.js'
+import {c04} from './scenarios/c04-access-flags.js'
+import {c05} from './scenarios/c05-stale-keys.js'
+import {c07} from './scenarios/c07-false-positive.js'
+import {c10} from './scenarios/c10-injection.js'
+import {c12} from './scenarios/c12-force-err.js'
+import {c14, c14b} from './scenarios/c14-qkey.js'
+
+export const SCENARIOS: readonly Scenario[] = [c01, c02, c03, c04, c05, c07, c10, c12, c14, c14b]
+
+/** Shell-style glob (* ? [..]) on the scenario id, case-insensitive; several globs separated by commas. */
+export function globToRegExp(glob: string): RegExp {
+  let re = ''
+  for (const ch of glob) {
+    if (ch === '*') re += '.*'
+    else if (ch === '?') re += '.'
+    else if (ch === '[' || ch === ']') re += ch
+    else re += ch.replace(/[.+^${}()|\\/-]/g, '\\$&')
+  }
+  return new RegExp(`^${re}$`, 'i')
+}
+
+export function selectScenarios(globs: string | undefined, all: readonly Scenario[] = SCENARIOS): Scenario[] {
+  if (!globs) return [...all]
+  const res = globs.split(',').map((g) => globToRegExp(g.trim())).filter(Boolean)
+  return all.filter((s) => res.some((r) => r.test(s.id) || r.test(s.catalogue)))
+}
