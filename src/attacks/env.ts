@@ -66,6 +66,14 @@ export interface HostCounters {
   qps: Record<number, Record<string, number>>
 }
 
+/** An RNIC async event (ibv_event_type name), as the host's device reports it. */
+export interface HostEvent {
+  host: string
+  name: string // e.g. 'QP_ACCESS_ERR', 'QP_FATAL'
+  qpn?: number
+  seq: number // increasing across the env
+}
+
 export interface SettleOptions {
   until?: () => boolean
   /** upper bound on (virtual) time spent, in microseconds (default 2 s) */
@@ -85,6 +93,8 @@ export interface AttackEnv {
   /** Let RNICs, fabric and background traffic make progress until `until` holds or nothing is left to do. */
   settle(opts?: SettleOptions): Promise<void>
   counters(host: string): HostCounters
+  /** Async events of every host with seq > since (ibv_get_async_event as an observer sees it). */
+  events(since?: number): HostEvent[]
   objects(host: string): ObjectCounts
   readonly audit: AuditLog | undefined
   /** Attacker model T2: emit a raw Ethernet frame from `host`'s fabric port (needs 'frame-injection'). */

@@ -9,7 +9,7 @@ import {runUntilIdle} from '../rnic/pump.js'
 import {isRnicError, Rnic, type RnicUnsafe} from '../rnic/rnic.js'
 import {type CommandName, type ControlChannel, InProcessChannel, type RnicCommands} from '../verbs/channel.js'
 import {type Context, openDevice, type Qp, VmMemory} from '../verbs/index.js'
-import type {AttackEnv, AttackVm, Capability, ConnectOptions, HostCounters, ObjectCounts, RcEnd, SettleOptions, VmInfo} from './env.js'
+import type {AttackEnv, AttackVm, Capability, ConnectOptions, HostCounters, HostEvent, ObjectCounts, RcEnd, SettleOptions, VmInfo} from './env.js'
 
 export interface InProcessOptions {
   seed?: number
@@ -108,6 +108,7 @@ export class InProcessEnv implements AttackEnv {
   private readonly hostIps = new Map<string, string>()
   private readonly vmMap = new Map<string, InProcessVm>()
   private readonly background: Array<() => boolean> = []
+  private readonly eventLog: HostEvent[] = []
 
   constructor(opts: InProcessOptions = {}) {
     const seed = opts.seed ?? 1
@@ -118,7 +119,8 @@ export class InProcessEnv implements AttackEnv {
     const hosts = opts.hosts ?? DEFAULT_HOSTS
     hosts.forEach((h, i) => {
       const nic = new Rnic({name: `rxe_${h.name}`, gids: [h.ip], clock: this.clock, random: mulberry32(seed * 101 + i),
-        limits: {maxMr: opts.maxMr ?? 4096}, unsafe: opts.unsafe})
+        limits: {maxMr: opts.maxMr ?? 4096}, unsafe: opts.unsafe,
+        onAsyncEvent: (e) => void this.eventLog.push({host: h.name, name: e.name, qpn: e.qpn, seq: this.eventLog.length + 1})})
       this.fabric.attach(nic)
       this.nics.set(h.name, nic)
       this.hostIps.set(h.name, h.ip)
@@ -192,6 +194,9 @@ export class InProcessEnv implements AttackEnv {
 
   counters(host: string): HostCounters {
     return this.nic(host).counters()
+  }
+  events(since = 0): HostEvent[] {
+    return this.eventLog.slice(since)
   }
   objects(host: string): ObjectCounts {
     return this.nic(host).objectCounts()

@@ -24,6 +24,8 @@ export interface SuiteResult {
 
 export interface RunOptions {
   seed?: number
+  /** per scenario, wall time (default 120 s): a hung scenario is an error, not a hung suite */
+  timeoutMs?: number
   onResult?: (r: ScenarioResult) => void
   onStart?: (s: Scenario) => void
 }
@@ -41,7 +43,7 @@ export function emptyTotals(): Record<Verdict, number> {
   return {blocked: 0, expected: 0, exposed: 0, LEAKED: 0, error: 0, skipped: 0}
 }
 
-export async function runScenario(env: AttackEnv, victim: VictimWorkload, s: Scenario, seed: number): Promise<ScenarioResult> {
+export async function runScenario(env: AttackEnv, victim: VictimWorkload, s: Scenario, seed: number, timeoutMs = 120_000): Promise<ScenarioResult> {
   const t0 = performance.now()
   const base = {id: s.id, title: s.title, catalogue: s.catalogue, attackerModel: s.attackerModel}
   const missing = s.needs.filter((c) => !env.capabilities.has(c))
@@ -65,10 +67,15 @@ export async function runScenario(env: AttackEnv, victim: VictimWorkload, s: Sce
     await victim.begin()
     const baseline = new Map(env.hosts().map((h) => [h, env.objects(h)]))
     const scope = env.beginScope()
+    let timer: NodeJS.Timeout | undefined
     try {
-      await s.run(env, ctx)
+      await Promise.race([s.run(env, ctx), new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
+      })])
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+    } finally {
+      clearTimeout(timer)
     }
     await env.endScope(scope)
     await env.settle()
@@ -96,7 +103,7 @@ export async function runSuite(env: AttackEnv, scenarios: readonly Scenario[], o
   const results: ScenarioResult[] = []
   for (const [i, s] of scenarios.entries()) {
     opts.onStart?.(s)
-    const r = await runScenario(env, victim, s, seed * 1000 + i)
+    const r = await runScenario(env, victim, s, seed * 1000 + i, opts.timeoutMs)
     results.push(r)
     opts.onResult?.(r)
   }

@@ -56,6 +56,7 @@ export class VictimWorkload {
   private hashes = {canary: '', before: '', after: ''}
   private verifiedAtBegin = 0
   private failuresAtBegin = 0
+  private eventsAtBegin = 0
 
   private constructor(private readonly env: AttackEnv, readonly names: [string, string]) {}
 
@@ -177,6 +178,7 @@ export class VictimWorkload {
     this.snapshot()
     this.verifiedAtBegin = this.verified
     this.failuresAtBegin = this.failures.length
+    this.eventsAtBegin = this.env.events().length
   }
 
   /** After a scenario: NL-std (i) canary and guards, (iii) QPs RTS and a verified round, no failed victim WC. */
@@ -186,6 +188,10 @@ export class VictimWorkload {
     const h = {canary: sha256(this.canary.bytes), before: sha256(this.guardBefore.bytes), after: sha256(this.guardAfter.bytes)}
     out.push({name: 'victim canary hash unchanged', ok: h.canary === this.hashes.canary, detail: `${this.hashes.canary} → ${h.canary}`})
     out.push({name: 'victim guard bytes unchanged', ok: h.before === this.hashes.before && h.after === this.hashes.after})
+    const mine = (host: string, qpn: number) => (e: {host: string; qpn?: number}) => e.host === host && e.qpn === qpn
+    const errs = this.env.events(this.eventsAtBegin).filter((e) => /ERR|FATAL/.test(e.name) &&
+      (mine(this.a.vm.host, this.a.qp!.qpn)(e) || mine(this.b.vm.host, this.b.qp!.qpn)(e)))
+    out.push({name: 'no async error event on victim QPs', ok: errs.length === 0, detail: errs.map((e) => `${e.host} QP ${e.qpn} ${e.name}`).join(', ') || undefined})
     const states = [await qpState(this.a.qp!), await qpState(this.b.qp!)]
     out.push({name: 'victim QPs still RTS', ok: states.every((s) => s === 'RTS'), detail: states.join('/')})
     // one more verified round after the attack

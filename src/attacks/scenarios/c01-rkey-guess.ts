@@ -29,6 +29,7 @@ export const c01: Scenario = {
     while (guesses.size < 20) guesses.add(((own & ~0xff) | Math.floor(ctx.random() * 256)) >>> 0) // this index, other key bits
     while (guesses.size < 28) guesses.add(Math.floor(ctx.random() * 0x100000000) >>> 0) // random keys
     guesses.delete(own)
+    const ev0 = env.events().length
     let n = 0
     for (const rkey of guesses) {
       const op = n++ % 2 === 0 ? 'write' : 'read'
@@ -37,6 +38,9 @@ export const c01: Scenario = {
         name: `${op.toUpperCase()} rkey 0x${rkey.toString(16).padStart(8, '0')}`, op, remoteAddr: sharedMr.addr, rkey, length: 256, expect: 'REM_ACCESS_ERR'}))
     }
     ctx.log(`${guesses.size} guesses, ${guesses.size} reconnects`)
+    // ReDMArk M3: every violation is visible to the victim's host (rxe raises IB_EVENT_QP_ACCESS_ERR on the responder)
+    const seen = env.events(ev0).filter((e) => e.host === svc.vm.host && e.name === 'QP_ACCESS_ERR').length
+    ctx.invariant('every guess raised QP_ACCESS_ERR on the victim host (detectable)', seen === guesses.size, `${seen} events for ${guesses.size} guesses`)
     ctx.invariant('service MR unchanged by the guesses', sha256(shared.bytes) === before)
     ctx.invariant('backend connection-rate limiter trips', 'n/a', 'no backend in this env (issue 8: C01 setup-rate limiter)')
   },

@@ -24,6 +24,7 @@ function victimIntact(r: ScenarioResult) {
   expect(inv['victim canary hash unchanged']).toBe(true)
   expect(inv['victim guard bytes unchanged']).toBe(true)
   expect(inv['victim QPs still RTS']).toBe(true)
+  expect(inv['no async error event on victim QPs']).toBe(true)
   expect(inv['victim traffic verified (checksums)']).toBe(true)
   expect(inv['objects back to baseline after teardown']).toBe(true)
   expect(inv['denial in the audit log with the offending tenant']).toBe('n/a')
@@ -45,6 +46,7 @@ describe('attack scenarios in process (RNIC checks)', () => {
     expect(r.probes.length).toBeGreaterThanOrEqual(20)
     for (const p of r.probes) expect(p.observed).toMatch(/^REM_ACCESS_ERR, attacker QP ERR, responder QP ERR$/)
     expect(r.invariants.find((c) => c.name.includes('rate limiter'))?.ok).toBe('n/a')
+    expect(r.invariants.find((c) => c.name.includes('QP_ACCESS_ERR'))?.ok).toBe(true)
   })
 
   it('C02 denies the canary rkey from the attacker PD and from another victim PD; READ returns no victim bytes', () => {

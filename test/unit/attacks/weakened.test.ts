@@ -52,6 +52,18 @@ describe('weakened RNIC builds', () => {
     expect(s.exitCode).toBe(1)
   })
 
+  it('a scenario that hangs is an error after its time limit, and the suite goes on', async () => {
+    const env = new InProcessEnv()
+    const hang: Scenario = {id: 'X02', catalogue: 'X', title: 'never returns', attackerModel: 'T1', needs: [], run: () => new Promise(() => undefined)}
+    const ok: Scenario = {id: 'X03', catalogue: 'X', title: 'fine', attackerModel: 'T1', needs: [], async run(_e, ctx) {
+      ctx.probe({name: 'p', want: 'denied', expected: 'x', observed: 'x', ok: true})
+      ctx.control('c', true)
+    }}
+    const s = await runSuite(env, [hang, ok], {timeoutMs: 200})
+    expect(s.results.map((r) => r.verdict)).toEqual(['error', 'blocked'])
+    expect(s.results[0]!.reason).toMatch(/timed out after 200 ms/)
+  })
+
   it('MASQ_UNSAFE_TEST is honoured only with NODE_ENV=test', () => {
     expect(unsafeFromEnv({MASQ_UNSAFE_TEST: 'skip-pd-check'})).toBeUndefined()
     expect(unsafeFromEnv({NODE_ENV: 'production', MASQ_UNSAFE_TEST: 'skip-pd-check'})).toBeUndefined()
