@@ -32,22 +32,6 @@ export class Mr {
     this.iovaLo = Number(iova & 0xffffffffn)
   }
 
-  // Direct-mapped cache of exact-length views, so frames can be encoded straight from VM memory without
-  // allocating a subarray per packet when the same buffers are used again (the steady state of a workload).
-  private readonly vOff = new Float64Array(64).fill(-1)
-  private readonly vLen = new Float64Array(64)
-  private readonly vView: Array<Buffer | undefined> = new Array(64).fill(undefined)
-
-  view(off: number, len: number): Buffer {
-    const k = ((off >>> 6) ^ len) & 63
-    if (this.vOff[k] === off && this.vLen[k] === len) return this.vView[k]!
-    const v = this.u8.subarray(off, off + len)
-    this.vOff[k] = off
-    this.vLen[k] = len
-    this.vView[k] = v
-    return v
-  }
-
   /** Byte offset of va inside the MR (may be negative or beyond length: callers range-check). */
   offsetOf(vaHi: number, vaLo: number): number {
     return (vaHi - this.iovaHi) * TWO32 + (vaLo - this.iovaLo)

@@ -4,6 +4,7 @@
 
 import type {Clock} from './clock.js'
 import {realClock} from './clock.js'
+import {copy} from './dma.js'
 import type {Rnic} from './rnic.js'
 
 export interface Port {
@@ -46,10 +47,77 @@ export interface FabricOptions {
 const MAX_FRAME = 4096 + 256
 const DST_IP_OFF = 14 + 16
 
+// Frames sit 2 bytes into a slot (an own ArrayBuffer) so their payloads are word-aligned (rnic/tx.ts).
+const SLOT_OFF = 2
+
+function dstIpOf(f: Uint8Array, off: number): number {
+  return ((f[off + DST_IP_OFF]! << 24) | (f[off + DST_IP_OFF + 1]! << 16) | (f[off + DST_IP_OFF + 2]! << 8) |
+    f[off + DST_IP_OFF + 3]!) >>> 0
+}
+
+const SLOT_BYTES = (MAX_FRAME + 8 + 63) & ~63
+const SLAB_SLOTS = 64
+
 class Slot {
-  readonly buf = Buffer.alloc(MAX_FRAME)
   len = 0
   at = 0
+  dst: Rnic | undefined
+  constructor(readonly buf: Buffer) {}
+}
+
+/** Slots come in slabs that share one ArrayBuffer, so copies out of them hit dma.ts's view cache. */
+function slab(): Slot[] {
+  const ab = new ArrayBuffer(SLOT_BYTES * SLAB_SLOTS)
+  return Array.from({length: SLAB_SLOTS}, (_, i) => new Slot(Buffer.from(ab, i * SLOT_BYTES, SLOT_BYTES)))
+}
+
+/**
+ * Frames waiting for delivery, ordered by delivery time: a ring of slots that grows by doubling and otherwise
+ * allocates nothing.
+ */
+class SlotQueue {
+  private ring: Array<Slot | undefined> = new Array(256).fill(undefined)
+  private mask = 255
+  private head = 0
+  private tail = 0
+
+  get length(): number {
+    return this.tail - this.head
+  }
+
+  peek(): Slot | undefined {
+    return this.head < this.tail ? this.ring[this.head & this.mask] : undefined
+  }
+
+  shift(): Slot {
+    const s = this.ring[this.head & this.mask]!
+    this.ring[this.head & this.mask] = undefined
+    this.head++
+    return s
+  }
+
+  /** Insert keeping delivery-time order; equal times keep arrival order. */
+  insert(s: Slot): void {
+    if (this.tail - this.head === this.ring.length) this.grow()
+    let i = this.tail++
+    const r = this.ring
+    const m = this.mask
+    while (i > this.head && r[(i - 1) & m]!.at > s.at) {
+      r[i & m] = r[(i - 1) & m]
+      i--
+    }
+    r[i & m] = s
+  }
+
+  private grow(): void {
+    const n = this.ring.length * 2
+    const next: Array<Slot | undefined> = new Array(n).fill(undefined)
+    for (let i = this.head; i < this.tail; i++) next[i - this.head] = this.ring[i & this.mask]
+    this.tail -= this.head
+    this.head = 0
+    this.ring = next
+    this.mask = n - 1
+  }
 }
 
 export class LoopbackFabric {
@@ -63,8 +131,8 @@ export class LoopbackFabric {
   private readonly routes = new Map<number, Rnic>()
   private readonly nics: Rnic[] = []
   private readonly free: Slot[] = []
-  private queue: Slot[] = []
-  private head = 0
+  private readonly queue = new SlotQueue()
+  private readonly queuedTo = new Map<Rnic, number>()
 
   constructor(opts: FabricOptions = {}) {
     this.random = mulberry32(opts.seed ?? 1)
@@ -89,12 +157,12 @@ export class LoopbackFabric {
    * because anything queued forces the queued path.
    */
   private cutThrough(frame: Uint8Array, off: number, len: number, from: Rnic | undefined): boolean {
-    if (!this.cutThroughOn || this.head < this.queue.length || frame.length < off + DST_IP_OFF + 4) return false
+    if (!this.cutThroughOn || frame.length < off + DST_IP_OFF + 4) return false
     const im = this.impairments
     if (im.loss || im.duplicate || im.reorder || im.delayUs) return false
-    const dst = this.route(((frame[off + DST_IP_OFF]! << 24) | (frame[off + DST_IP_OFF + 1]! << 16) |
-      (frame[off + DST_IP_OFF + 2]! << 8) | frame[off + DST_IP_OFF + 3]!) >>> 0)
-    if (!dst || dst === from || dst.busy()) return false
+    const dst = this.route(dstIpOf(frame, off))
+    // per-destination order: nothing may overtake a frame already queued for the same receiver
+    if (!dst || dst === from || dst.busy() || (this.queuedTo.get(dst) ?? 0) > 0) return false
     this.stats.delivered++
     dst.receive(frame, off, len)
     return true
@@ -136,51 +204,44 @@ export class LoopbackFabric {
 
   private enqueue(frame: Uint8Array, off: number, len: number, at: number): void {
     if (len > MAX_FRAME) return
-    const s = this.free.pop() ?? new Slot()
-    if (Buffer.isBuffer(frame)) frame.copy(s.buf, 0, off, off + len)
-    else s.buf.set(frame.subarray(off, off + len), 0)
+    if (this.free.length === 0) this.free.push(...slab())
+    const s = this.free.pop()!
+    copy(s.buf, SLOT_OFF, frame, off, len)
     s.len = len
     s.at = at
-    const q = this.queue
-    q.push(s)
-    // keep the queue ordered by delivery time (stable: equal times keep send order)
-    for (let i = q.length - 1; i > this.head && q[i - 1]!.at > s.at; i--) {
-      q[i] = q[i - 1]!
-      q[i - 1] = s
-    }
+    s.dst = this.route(dstIpOf(frame, off))
+    if (s.dst) this.queuedTo.set(s.dst, (this.queuedTo.get(s.dst) ?? 0) + 1)
+    this.queue.insert(s)
   }
 
   /** Deliver frames whose time has come; returns how many. */
   deliver(max = 1 << 30): number {
     const now = this.clock.now()
     let n = 0
-    while (n < max && this.head < this.queue.length) {
-      const s = this.queue[this.head]!
-      if (s.at > now) break
-      this.head++
+    while (n < max) {
+      const head = this.queue.peek()
+      if (head === undefined || head.at > now) break
+      const s = this.queue.shift()
       n++
-      const nic = this.route(s.buf.readUInt32BE(DST_IP_OFF))
-      if (nic) {
+      const nic = s.dst
+      if (nic) this.queuedTo.set(nic, this.queuedTo.get(nic)! - 1)
+      if (nic && nic.hasGid(dstIpOf(s.buf, SLOT_OFF))) {
         this.stats.delivered++
-        nic.receive(s.buf, 0, s.len)
+        nic.receive(s.buf, SLOT_OFF, s.len)
       } else {
         this.stats.unroutable++
       }
       // the slot is reused only after the receiver is done with it
       this.free.push(s)
     }
-    if (this.head > 256 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head)
-      this.head = 0
-    }
     return n
   }
 
   pending(): number {
-    return this.queue.length - this.head
+    return this.queue.length
   }
 
   nextDeadline(): number {
-    return this.head < this.queue.length ? this.queue[this.head]!.at : Infinity
+    return this.queue.peek()?.at ?? Infinity
   }
 }

@@ -5,7 +5,11 @@
 
 import type {Clock} from './clock.js'
 import {ManualClock, realClock} from './clock.js'
-import type {LoopbackFabric} from './port.js'
+/** Where received frames come from: the LoopbackFabric here, a socket-backed port in the host process. */
+export interface FrameSource {
+  deliver(max?: number): number
+  nextDeadline(): number
+}
 import type {Rnic} from './rnic.js'
 
 export interface RunOptions {
@@ -18,7 +22,7 @@ export interface RunOptions {
 }
 
 /** Pump until nothing is left to do (or a limit is reached). Returns the number of rounds. */
-export function runUntilIdle(nics: Rnic[], fabric: LoopbackFabric, opts: RunOptions = {}): number {
+export function runUntilIdle(nics: Rnic[], fabric: FrameSource, opts: RunOptions = {}): number {
   const maxRounds = opts.maxRounds ?? 10_000_000
   const budget = opts.budget ?? 64
   // with a virtual clock, stop after 10 virtual minutes by default (an infinite rnr_retry would spin forever)
@@ -54,7 +58,7 @@ export class RnicDriver {
   private stopped = false
   private readonly waiting = new Set<Rnic>()
 
-  constructor(private readonly nics: Rnic[], private readonly fabric: LoopbackFabric, private readonly clock: Clock = realClock) {}
+  constructor(private readonly nics: Rnic[], private readonly fabric: FrameSource, private readonly clock: Clock = realClock) {}
 
   start(): void {
     this.stopped = false

@@ -2,7 +2,7 @@
 // The SQ/RQ rings are VM memory: the engine snapshots a WQE into a shadow the first time it touches it
 // ("don't trust user space data", rxe get_srq_wqe) and never reads the slot again.
 
-import {Access, QpAttrMask as M, QpState as S, QpType} from '../rdma-constants.js'
+import {QpAttrMask as M, QpState as S, QpType} from '../rdma-constants.js'
 import {BTH_PSN_MASK} from '../wire/opcodes.js'
 import {type AhAttr, Av, avFromAttr, avToAttr} from './av.js'
 import {Counters} from './counters.js'
@@ -90,6 +90,7 @@ export class SendWqe {
   lastPsn = 0
   status = 0
   hasRdAtomic = false
+  started = false // a packet of it has left (SQD finishes only started WQEs)
 
   constructor(maxSge: number, maxInline: number) {
     this.sgeMr = new Array(Math.max(1, maxSge)).fill(undefined)
@@ -380,5 +381,3 @@ export function stateName(s: number): string {
 export function typeName(t: number): string {
   return Object.entries(QpType).find(([, v]) => v === t)?.[0] ?? String(t)
 }
-
-export const QP_ACCESS_REMOTE = Access.REMOTE_READ | Access.REMOTE_WRITE | Access.REMOTE_ATOMIC

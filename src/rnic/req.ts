@@ -8,7 +8,7 @@ import {frameLength} from '../wire/frame.js'
 import {Mask, OPCODES, Opcode, READ_OR_ATOMIC} from '../wire/opcodes.js'
 import {completer} from './comp.js'
 import {Counter} from './counters.js'
-import {advance, gather, rewind} from './dma.js'
+import {advance, gather, rewind, stage} from './dma.js'
 import {psnAdd, psnCompare} from './psn.js'
 import * as Q from './queue.js'
 import {type Qp, RXE_MAX_PKT_PER_ACK, RXE_MAX_UNACKED_PSNS, type SendWqe, WqeState} from './qp.js'
@@ -72,6 +72,7 @@ function loadWqe(nic: Rnic, qp: Qp, counter: number, w: SendWqe): number {
   w.sgeOffset = 0
   w.length = 0
   w.hasRdAtomic = false
+  w.started = false
   w.mask = wrMask(w.opcode, qp.type)
   w.isInline = (w.flags & SendFlags.INLINE) !== 0
   if (w.mask === 0) return WcStatus.LOC_QP_OP_ERR
@@ -207,8 +208,13 @@ class ReqCtx {
 }
 const ctx = new ReqCtx()
 
+/** RTS sends; SQD (rxe req.state DRAIN) only finishes and retries WQEs that already started. */
+function canSend(qp: Qp): boolean {
+  return qp.state === QpState.RTS || qp.state === QpState.SQD
+}
+
 function start(qp: Qp): ReqState {
-  if (qp.state !== QpState.RTS) return ReqState.EXIT
+  if (!canSend(qp)) return ReqState.EXIT
   // a retry waits for the RNR timer when one is running (rxe_requester)
   if (qp.needRetry && !qp.waitForRnrTimer) {
     reqRetry(qp)
@@ -218,13 +224,14 @@ function start(qp: Qp): ReqState {
 }
 
 function getWqe(qp: Qp): ReqState {
-  if (qp.state !== QpState.RTS) return ReqState.EXIT
+  if (!canSend(qp)) return ReqState.EXIT
   if (ctx.sent >= ctx.budget) {
     qp.reqPending = true // more next time: other QPs get their turn
     return ReqState.EXIT
   }
   if (qp.reqIndex === qp.sq.producer()) return ReqState.EXIT
   const w = (ctx.w = qp.wqe(qp.reqIndex))
+  if (qp.state === QpState.SQD && (w.state === WqeState.POSTED || !w.started)) return ReqState.EXIT
   if (w.state === WqeState.POSTED) return ReqState.LOAD_WQE
   if (w.state === WqeState.ERROR || w.state === WqeState.DONE) {
     // already finished (seen again after a retry rewound the index)
@@ -377,7 +384,7 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
     const cur = w.curSge
     if (!w.isInline && w.sgeLen[cur]! - w.sgeOffset >= payload) {
       // the common case: the packet lies in one SGE, encode straight from VM memory
-      view = w.sgeMr[cur]!.view(w.sgeOff[cur]! + w.sgeOffset, payload)
+      view = stage(nic.scratch, w.sgeMr[cur]!.u8, w.sgeOff[cur]! + w.sgeOffset, payload)
       advance(w, payload)
     } else {
       view = nic.scratch.view(payload)
@@ -389,6 +396,7 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
   }
   nic.portCounters.inc(Counter.SENT_BYTES, payload)
   if (mask & Mask.WRITE) w.remoteAdv += payload
+  w.started = true
   if (mask & Mask.START) {
     w.firstPsn = psn
     w.lastPsn = psnAdd(psn, npkt - 1)

@@ -7,7 +7,7 @@ import {Access, AsyncEvent, QpState, QpType, WcFlags, WcOpcode, WcStatus} from '
 import {AethSyndrome, Mask, Opcode} from '../wire/opcodes.js'
 import type {PacketView} from '../wire/packet.js'
 import {Counter, DropReason} from './counters.js'
-import {scatterRecv} from './dma.js'
+import {copy, scatterRecv, stage} from './dma.js'
 import type {Mr} from './mr.js'
 import {psnAdd, psnCompare} from './psn.js'
 import * as Q from './queue.js'
@@ -223,7 +223,7 @@ function execute(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
       if (qp.rwqe.length < GRH_BYTES + pkt.payloadLen) return RespState.ERR_LENGTH
       const grh = nic.scratch.buf
       grh.fill(0, 0, 20)
-      nic.rxFrame.copy(grh, 20, nic.rxOff + 14, nic.rxOff + 34)
+      copy(grh, 20, nic.rxFrame, nic.rxOff + 14, 20)
       scatterRecv(qp.rwqe, 0, grh, 0, GRH_BYTES)
       qp.rwqeOff = GRH_BYTES
     }
@@ -232,7 +232,7 @@ function execute(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
   } else if (m & Mask.WRITE) {
     if (pkt.payloadLen > 0) {
       const mr = ctx.mr!
-      nic.rxFrame.copy(mr.u8, ctx.mrOff, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen)
+      copy(mr.u8, ctx.mrOff, nic.rxFrame, pkt.payloadOff, pkt.payloadLen)
       qp.respAdv += pkt.payloadLen
       qp.respResid -= pkt.payloadLen
     }
@@ -295,7 +295,7 @@ function readReply(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
     p.aethSyndrome = AethSyndrome.ACK_UNLIMITED
     p.aethMsn = qp.msn
     if (n > 0) {
-      sendPkt(nic, qp, mr!.view(res.off, n), n)
+      sendPkt(nic, qp, stage(nic.scratch, mr!.u8, res.off, n), n)
     } else {
       sendPkt(nic, qp, null, 0)
     }

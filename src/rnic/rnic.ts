@@ -11,7 +11,7 @@ import {realClock} from './clock.js'
 import {completer, flushSq} from './comp.js'
 import {Counter, Counters, DropCounters} from './counters.js'
 import {Cq} from './cq.js'
-import {Scratch} from './dma.js'
+import {alignedBuffer, Scratch} from './dma.js'
 import {checkMrInit, Mr, MrTable, REMOTE_ACCESS} from './mr.js'
 import {Pd} from './pd.js'
 import type {Port} from './port.js'
@@ -23,14 +23,9 @@ import {requester} from './req.js'
 import {Task} from './task.js'
 import {flushRq} from './resp.js'
 
-export interface RnicError {
-  errno: number
-  message: string
-}
-export function isRnicError(v: unknown): v is RnicError {
-  return typeof v === 'object' && v !== null && typeof (v as RnicError).errno === 'number' && 'message' in v
-}
-const fail = (errno: number, message: string): RnicError => ({errno, message})
+import {fail, type RnicError} from './errors.js'
+
+export {isRnicError, type RnicError} from './errors.js'
 
 export interface RnicLimits {
   maxQp: number
@@ -131,7 +126,7 @@ export class Rnic {
 
   // engine scratch, reused for every packet
   readonly txPkt = new PacketView()
-  readonly txBuf = Buffer.alloc(MAX_FRAME)
+  readonly txBuf = alignedBuffer(MAX_FRAME + 8)
   readonly scratch = new Scratch(4096)
   readonly encoder = new FrameEncoder()
   readonly rxPkt = new PacketView()
@@ -163,9 +158,10 @@ export class Rnic {
 
   // ---- device ----
 
-  deviceInfo(): {name: string; doorbell: SharedArrayBuffer; gids: string[]; maxMtu: number; limits: RnicLimits} {
+  /** Device attributes for a provider; `gids[i]` is GID index i (null where the entry is empty). */
+  deviceInfo(): {name: string; doorbell: SharedArrayBuffer; gids: Array<string | null>; maxMtu: number; limits: RnicLimits} {
     return {
-      name: this.name, doorbell: this.doorbellSab, gids: this.gids.filter((g) => g !== undefined).map((g) => `::ffff:${ipString(g!)}`),
+      name: this.name, doorbell: this.doorbellSab, gids: this.gids.map((g) => (g === undefined ? null : `::ffff:${ipString(g)}`)),
       maxMtu: this.portMtu, limits: {...this.limits},
     }
   }
@@ -331,7 +327,7 @@ export class Rnic {
     const wasErr = qp.state === QpState.ERR
     fromAttr(qp, attr, mask, this.portInfo)
     if (mask & QpAttrMask.STATE && qp.state === QpState.ERR && !wasErr) this.qpError(qp)
-    if (qp.state === QpState.RTS) qp.reqPending = true
+    if (qp.state === QpState.RTS || qp.state === QpState.SQD) qp.reqPending = true
     if (qp.state === QpState.SQD) {
       qp.drainNotified = false
       this.checkDrained(qp)
@@ -453,10 +449,10 @@ export class Rnic {
     }
   }
 
-  transmit(qp: Qp, len: number): void {
+  transmit(qp: Qp, off: number, len: number): void {
     qp.counters.inc(Counter.SENT_PKTS)
     this.portCounters.inc(Counter.SENT_PKTS)
-    this.port?.transmit(this.txBuf, 0, len)
+    this.port?.transmit(this.txBuf, off, len)
   }
 
   /** Frames from the port. Not re-entrant: a frame that arrives while one is processed is dropped and counted. */
@@ -514,8 +510,10 @@ export class Rnic {
         qp.reqPending = true
       }
       if (qp.rnrDeadline <= now) {
+        // rnr_nak_timer: go back to the NAKed PSN and resend
         qp.rnrDeadline = Infinity
         qp.waitForRnrTimer = false
+        qp.needRetry = true
         qp.reqPending = true
         work++
       }

@@ -46,8 +46,14 @@ export function initTx(nic: Rnic, qp: Qp, opcode: number, destQp: number, psn: n
   return p
 }
 
+/**
+ * Frames start 2 bytes into their buffer: Ethernet+IPv4+UDP is 42 bytes and every BTH + extension header length
+ * is a multiple of 4, so payloads land word-aligned (see dma.ts copy).
+ */
+export const FRAME_ALIGN_OFF = 2
+
 /** Encode nic.txPkt with `payload` (exact-length view or null) into nic.txBuf and send it. */
 export function sendPkt(nic: Rnic, qp: Qp, payload: Uint8Array | null, len: number): void {
-  const n = nic.encoder.encodeInto(nic.txBuf, 0, nic.txPkt, payload, 0, len)
-  nic.transmit(qp, n)
+  const n = nic.encoder.encodeInto(nic.txBuf, FRAME_ALIGN_OFF, nic.txPkt, payload, 0, len)
+  nic.transmit(qp, FRAME_ALIGN_OFF, n)
 }

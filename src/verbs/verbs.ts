@@ -7,7 +7,8 @@ import type {AhAttr} from '../rnic/av.js'
 import {parseGidIp} from '../rnic/av.js'
 import type {QpAttr, QpCap} from '../rnic/qp.js'
 import * as Q from '../rnic/queue.js'
-import {isRnicError, Rnic, type RnicError} from '../rnic/rnic.js'
+import {isRnicError, type RnicError} from '../rnic/errors.js'
+import type {Rnic} from '../rnic/rnic.js'
 import {type CommandName, type ControlChannel, InProcessChannel, type RnicCommands} from './channel.js'
 import {hi32, lo32, type Region, type U64, type VmMemory} from './memory.js'
 
@@ -68,7 +69,8 @@ export interface Wc {
 
 /** Open the device behind an Rnic (in process) or a channel; `memory` is the VM memory inline sends read from. */
 export async function openDevice(target: Rnic | ControlChannel, opts: {memory?: VmMemory} = {}): Promise<Context> {
-  const ch = target instanceof Rnic ? new InProcessChannel(target) : target
+  // duck-typed so that a VM worker can use this module without loading the engine
+  const ch = typeof (target as ControlChannel).call === 'function' ? (target as ControlChannel) : new InProcessChannel(target as Rnic)
   const info = await call(ch, 'deviceInfo')
   return new Context(ch, info, opts.memory)
 }
@@ -95,7 +97,7 @@ export class Context {
 
   queryGid(index: number): string {
     const g = this.info.gids[index]
-    if (g === undefined) throw einval(`no GID at index ${index}`)
+    if (g === undefined || g === null) throw einval(`no GID at index ${index}`)
     return g
   }
 
@@ -210,6 +212,25 @@ export class Cq {
     }
     r.release(cons)
     return k
+  }
+
+  /**
+   * Wait until a completion is available (the ibv_req_notify_cq + completion-channel pattern): arms the ring's
+   * notify flag, then waits on the producer index without spinning. Resolves true when completions are ready,
+   * false on timeout. The promise does not keep the event loop alive by itself.
+   */
+  async wait(timeoutMs?: number): Promise<boolean> {
+    const r = this.ring
+    const prod = r.producer()
+    if (prod !== r.consumer()) return true
+    Atomics.store(r.i32, Q.RING_FLAGS, 1)
+    // re-check after arming: a completion posted in between would otherwise be missed
+    if (r.producer() !== prod) return true
+    const w = (Atomics as unknown as {waitAsync(a: Int32Array, i: number, v: number, t?: number): {async: boolean; value: Promise<string> | string}})
+      .waitAsync(r.i32, Q.RING_PRODUCER, prod | 0, timeoutMs)
+    const res = w.async ? await (w.value as Promise<string>) : (w.value as string)
+    Atomics.store(r.i32, Q.RING_FLAGS, 0)
+    return res !== 'timed-out' || r.producer() !== r.consumer()
   }
 
   async destroy(): Promise<void> {

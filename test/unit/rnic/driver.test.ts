@@ -42,6 +42,8 @@ describe('RnicDriver', () => {
       const wr = {wrId: 1, opcode: WrOpcode.RDMA_WRITE, sendFlags: SendFlags.SIGNALED, sgList: [{addr: src.addr, length: 5000, lkey: smr.lkey}],
         rdma: {remoteAddr: dst.addr, rkey: dmr.rkey}}
       qa.postSend(wr)
+      // wait on the CQ (no spinning), as a VM worker would
+      expect(await a.cq.wait(20_000)).toBe(true)
       expect(await nextWc(a.cq)).toMatchObject({wrId: 1n, status: WcStatus.SUCCESS})
       expect(dst.bytes.every((x) => x === 3)).toBe(true)
       let drop = 1

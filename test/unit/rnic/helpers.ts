@@ -59,6 +59,8 @@ export interface ConnOpts {
   rnrRetry?: number
   minRnrTimer?: number
   maxRd?: number
+  trafficClass?: number
+  hopLimit?: number
   cap?: {maxSendWr?: number; maxRecvWr?: number; maxSendSge?: number; maxRecvSge?: number; maxInlineData?: number}
 }
 
@@ -70,7 +72,8 @@ async function toRts(qp: Qp, self: Endpoint, peer: Endpoint, peerQpn: number, o:
   await qp.modify({qpState: QpState.INIT, pkeyIndex: 0, portNum: 1, qpAccessFlags: access}, M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS)
   await qp.modify({
     qpState: QpState.RTR, pathMtu: o.mtu ?? Mtu[1024], destQpNum: peerQpn, rqPsn, maxDestRdAtomic: o.maxRd ?? 16,
-    minRnrTimer: o.minRnrTimer ?? 12, ahAttr: {dgid: peer.ip, sgidIndex: 0},
+    minRnrTimer: o.minRnrTimer ?? 12,
+    ahAttr: {dgid: peer.ip, sgidIndex: 0, trafficClass: o.trafficClass, hopLimit: o.hopLimit},
   }, M.STATE | M.AV | M.PATH_MTU | M.DEST_QPN | M.RQ_PSN | (rc ? M.MAX_DEST_RD_ATOMIC | M.MIN_RNR_TIMER : 0))
   await qp.modify({qpState: QpState.RTS, sqPsn, timeout: o.timeout ?? 14, retryCnt: o.retryCnt ?? 7, rnrRetry: o.rnrRetry ?? 7, maxRdAtomic: o.maxRd ?? 16},
     M.STATE | M.SQ_PSN | (rc ? M.TIMEOUT | M.RETRY_CNT | M.RNR_RETRY | M.MAX_QP_RD_ATOMIC : 0))

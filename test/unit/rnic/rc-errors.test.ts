@@ -150,6 +150,9 @@ describe('RC error table', () => {
     const c = lab.nics[0]!.counters()
     expect(c.qps[qa.qpn]).toMatchObject({RCV_RNR: 3, RNR_RETRY_EXCEEDED: 1})
     expect(lab.nics[1]!.counters().qps[qb.qpn]).toMatchObject({SND_RNR: 3})
+    // the retries are paced by the RNR timer (code 1 = 10 us), not by the 67 ms transport timeout
+    expect(lab.clock.t).toBeGreaterThanOrEqual(20)
+    expect(lab.clock.t).toBeLessThan(1000)
     expect((await qa.query()).qpState).toBe(QpState.ERR)
     // the responder is not at fault: it stays usable (class B)
     expect((await qb.query()).qpState).toBe(QpState.RTS)

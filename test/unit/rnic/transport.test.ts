@@ -6,6 +6,7 @@ import {Access, Mtu, SendFlags, WcStatus, WrOpcode} from '../../../src/rdma-cons
 import {decodeFrame} from '../../../src/wire/frame.js'
 import {Opcode} from '../../../src/wire/opcodes.js'
 import {PacketView} from '../../../src/wire/packet.js'
+import {udpSrcPort} from '../../../src/rnic/tx.js'
 import {connect, endpoint, fill, makeLab} from './helpers.js'
 
 const S = SendFlags.SIGNALED
@@ -181,5 +182,99 @@ describe('SQD', () => {
     await qa.modify({qpState: 3 /* RTS */}, 1)
     lab.run()
     expect(a.cq.poll(4).map((w) => w.wrId)).toEqual([2n])
+  })
+})
+
+describe('SQD with loss', () => {
+  it('a started multi-packet WQE still retries and completes while draining', async () => {
+    const lab = makeLab()
+    let dropped = false
+    const pv = new PacketView()
+    lab.fabric.filter = (f, o, l) => {
+      if (!dropped && decodeFrame(f, o, l, pv) === 0 && pv.opcode === Opcode.RC_SEND_LAST) return (dropped = true)
+      return false
+    }
+    const a = await endpoint(lab.nics[0]!)
+    const b = await endpoint(lab.nics[1]!)
+    const [qa, qb] = await connect(a, b, {mtu: Mtu[256], timeout: 8})
+    const src = a.mem.alloc(1000)
+    const smr = await a.pd.regMr(src, 0)
+    const dst = b.mem.alloc(1000)
+    const dmr = await b.pd.regMr(dst, Access.LOCAL_WRITE)
+    qb.postRecv({wrId: 3, sgList: [{addr: dst.addr, length: 1000, lkey: dmr.lkey}]})
+    qa.postSend({wrId: 1, sendFlags: S, sgList: [{addr: src.addr, length: 1000, lkey: smr.lkey}]})
+    lab.nics[0]!.poll()
+    await qa.modify({qpState: 4 /* SQD */}, 1)
+    lab.run()
+    expect(dropped).toBe(true)
+    expect(a.cq.poll(2)).toMatchObject([{wrId: 1n, status: WcStatus.SUCCESS}])
+  })
+})
+
+describe('coalesced ACKs', () => {
+  it('an ACK for a later PSN completes every earlier SEND/WRITE WQE without a retry', async () => {
+    const lab = makeLab()
+    let dropped = 0
+    const pv = new PacketView()
+    lab.fabric.filter = (f, o, l) => {
+      if (dropped < 2 && decodeFrame(f, o, l, pv) === 0 && pv.opcode === Opcode.RC_ACKNOWLEDGE) return ++dropped > 0
+      return false
+    }
+    const a = await endpoint(lab.nics[0]!)
+    const b = await endpoint(lab.nics[1]!)
+    const [qa, qb] = await connect(a, b)
+    qb.postRecv([{wrId: 1}, {wrId: 2}, {wrId: 3}])
+    qa.postSend([{wrId: 1, sendFlags: S}, {wrId: 2, sendFlags: S}, {wrId: 3, sendFlags: S}])
+    lab.run()
+    expect(dropped).toBe(2)
+    expect(a.cq.poll(4).map((w) => [w.wrId, w.status])).toEqual([[1n, 0], [2n, 0], [3n, 0]])
+    expect(lab.nics[0]!.counters().port.COMP_RETRY).toBe(0)
+  })
+})
+
+describe('PSN wrap with READ', () => {
+  it('a READ whose response PSNs cross 2^24 completes and the next request continues after the wrap', async () => {
+    const lab = makeLab()
+    const seen = tap(lab)
+    const a = await endpoint(lab.nics[0]!)
+    const b = await endpoint(lab.nics[1]!)
+    const [qa, qb] = await connect(a, b, {mtu: Mtu[256], sqPsnA: 0xfffffe})
+    const local = a.mem.alloc(1024)
+    const remote = b.mem.alloc(1024)
+    fill(remote.bytes, 12)
+    const lmr = await a.pd.regMr(local, Access.LOCAL_WRITE)
+    const rmr = await b.pd.regMr(remote, Access.REMOTE_READ)
+    qb.postRecv({wrId: 1})
+    qa.postSend([{wrId: 1, opcode: WrOpcode.RDMA_READ, sendFlags: S, sgList: [{addr: local.addr, length: 1024, lkey: lmr.lkey}],
+      rdma: {remoteAddr: remote.addr, rkey: rmr.rkey}}, {wrId: 2, sendFlags: S}])
+    lab.run()
+    expect(a.cq.poll(4).map((w) => [w.wrId, w.status])).toEqual([[1n, 0], [2n, 0]])
+    expect(Buffer.from(local.bytes).equals(Buffer.from(remote.bytes))).toBe(true)
+    const resp = seen.filter((s) => s.op >= Opcode.RC_RDMA_READ_RESPONSE_FIRST && s.op <= Opcode.RC_RDMA_READ_RESPONSE_ONLY)
+    expect(resp.map((s) => s.psn)).toEqual([0xfffffe, 0xffffff, 0, 1])
+    expect(seen.find((s) => s.op === Opcode.RC_SEND_ONLY)!.psn).toBe(2)
+  })
+})
+
+describe('frame addressing', () => {
+  it('MACs follow 02:00:<IPv4>, the UDP source port is per QP, DSCP/TTL come from the AV', async () => {
+    const lab = makeLab()
+    const frames: Array<{dst: string; src: string; sport: number; dscp: number; ttl: number}> = []
+    const pv = new PacketView()
+    lab.fabric.tap = (f, o, l) => {
+      if (decodeFrame(f, o, l, pv) === 0) {
+        frames.push({dst: Buffer.from(pv.dstMac).toString('hex'), src: Buffer.from(pv.srcMac).toString('hex'), sport: pv.srcPort, dscp: pv.dscp, ttl: pv.ttl})
+      }
+    }
+    const a = await endpoint(lab.nics[0]!)
+    const b = await endpoint(lab.nics[1]!)
+    const [qa, qb] = await connect(a, b, {trafficClass: (26 << 2) | 1, hopLimit: 9})
+    qb.postRecv({wrId: 1})
+    qa.postSend({wrId: 1, sendFlags: S})
+    lab.run()
+    expect(frames[0]).toEqual({dst: '02000a000002', src: '02000a000001', sport: udpSrcPort(qa.qpn), dscp: 26, ttl: 9})
+    expect(frames[1]).toMatchObject({dst: '02000a000001', src: '02000a000002', sport: udpSrcPort(qb.qpn)})
+    expect(udpSrcPort(qa.qpn)).toBeGreaterThanOrEqual(0xc000)
+    expect(udpSrcPort(17)).not.toBe(udpSrcPort(18))
   })
 })

@@ -131,3 +131,17 @@ describe('control verbs over a MessagePort', () => {
     expect(answers).toEqual([{id: 1, result: expect.objectContaining({errno: Errno.EINVAL})}, {id: 2, result: expect.objectContaining({errno: Errno.EINVAL})}])
   })
 })
+
+describe('CQ wait', () => {
+  it('returns true at once when completions are pending, false after the timeout when none come', async () => {
+    const lab = makeLab()
+    const a = await endpoint(lab.nics[0]!)
+    const b = await endpoint(lab.nics[1]!)
+    const [qa] = await connect(a, b)
+    expect(await a.cq.wait(5)).toBe(false)
+    qa.postRecv({wrId: 1})
+    await qa.modify({qpState: QpState.ERR}, M.STATE)
+    expect(await a.cq.wait(5)).toBe(true)
+    expect(a.cq.poll(1)).toMatchObject([{wrId: 1n, status: WcStatus.WR_FLUSH_ERR}])
+  })
+})
