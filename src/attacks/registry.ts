@@ -9,9 +9,11 @@ import {c05} from './scenarios/c05-stale-keys.js'
 import {c07} from './scenarios/c07-false-positive.js'
 import {c10} from './scenarios/c10-injection.js'
 import {c12} from './scenarios/c12-force-err.js'
+import {c13} from './scenarios/c13-desync.js'
 import {c14, c14b} from './scenarios/c14-qkey.js'
+import {c22} from './scenarios/c22-foreign-lkey.js'
 
-export const SCENARIOS: readonly Scenario[] = [c01, c02, c03, c04, c05, c07, c10, c12, c14, c14b]
+export const SCENARIOS: readonly Scenario[] = [c01, c02, c03, c04, c05, c07, c10, c12, c13, c14, c14b, c22]
 
 /** Shell-style glob (* ? [..]) on the scenario id, case-insensitive; several globs separated by commas. */
 export function globToRegExp(glob: string): RegExp {

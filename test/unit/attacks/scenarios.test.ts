@@ -31,7 +31,7 @@ function victimIntact(r: ScenarioResult) {
 }
 
 describe('attack scenarios in process (RNIC checks)', () => {
-  it.for(['C01', 'C02', 'C03', 'C04', 'C05', 'C14'])('%s is blocked with all three oracles', (id) => {
+  it.for(['C01', 'C02', 'C03', 'C04', 'C05', 'C14', 'C22'])('%s is blocked with all three oracles', (id) => {
     const r = results.get(id)!
     expect(r.verdict, r.reason).toBe('blocked')
     expect(r.probes.length).toBeGreaterThan(0)
@@ -101,6 +101,19 @@ describe('attack scenarios in process (RNIC checks)', () => {
     expect(r.probes.filter((p) => !p.exposed).every((p) => p.ok && p.observed.endsWith('responder QP RTS'))).toBe(true)
     expect(r.probes.find((p) => p.exposed)!.observed).toMatch(/responder QP ERR$/)
     victimIntact(r)
+  })
+
+  it('C13: off-path frames cannot desync; a spoofed right-PSN frame silently swallows the next genuine WRITE (exposed, counted)', () => {
+    const r = results.get('C13')!
+    expect(r.verdict).toBe('exposed')
+    expect(r.probes[0]).toMatchObject({ok: true, observed: 'genuine SUCCESS, placed'})
+    expect(r.probes[1]).toMatchObject({ok: false, observed: 'genuine SUCCESS, NOT placed (desync: ACKed as a duplicate)'})
+    expect(r.invariants.find((c) => c.name.includes('DUP_REQ'))).toMatchObject({ok: true, detail: 'DUP_REQ +1'})
+    victimIntact(r)
+  })
+
+  it('C22: a foreign lkey fails locally (LOC_PROT_ERR) for a gather and remotely (REM_OP_ERR) for a scatter', () => {
+    expect(results.get('C22')!.probes.map((p) => p.observed)).toEqual(['LOC_PROT_ERR, nothing sent', 'sender REM_OP_ERR, receiver LOC_QP_OP_ERR'])
   })
 
   it('C14: the sender sees SUCCESS, the drop is counted and the victim RQ is untouched', () => {
