@@ -31,7 +31,7 @@ function victimIntact(r: ScenarioResult) {
 }
 
 describe('attack scenarios in process (RNIC checks)', () => {
-  it.for(['C01', 'C02', 'C03', 'C04', 'C05', 'C14', 'C22'])('%s is blocked with all three oracles', (id) => {
+  it.for(['C01', 'C02', 'C03', 'C04', 'C05', 'C14', 'C15', 'C22'])('%s is blocked with all three oracles', (id) => {
     const r = results.get(id)!
     expect(r.verdict, r.reason).toBe('blocked')
     expect(r.probes.length).toBeGreaterThan(0)
