@@ -20,6 +20,8 @@ export interface InProcessOptions {
   memBytes?: number
   /** MR table size per RNIC: small, so an index is recycled within a bounded number of registrations (C05) */
   maxMr?: number
+  /** TEST ONLY: claim capabilities this env does not have, to show what a scenario reports without them */
+  pretend?: Capability[]
 }
 
 export const DEFAULT_HOSTS = [{name: 'hostA', ip: '10.0.0.1'}, {name: 'hostB', ip: '10.0.0.2'}, {name: 'hostC', ip: '10.0.0.3'}]
@@ -114,6 +116,7 @@ export class InProcessEnv implements AttackEnv {
     const seed = opts.seed ?? 1
     const caps: Capability[] = ['rnic-checks', 'frame-injection']
     if (opts.unsafe && Object.values(opts.unsafe).some(Boolean)) caps.push('unsafe')
+    caps.push(...(opts.pretend ?? []))
     this.capabilities = new Set(caps)
     this.fabric = new LoopbackFabric({clock: this.clock, seed})
     const hosts = opts.hosts ?? DEFAULT_HOSTS

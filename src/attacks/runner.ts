@@ -56,7 +56,10 @@ export async function runScenario(env: AttackEnv, victim: VictimWorkload, s: Sce
   const log: string[] = []
   const rnd = mulberry32(seed)
   const ctx: ScenarioContext = {
-    seed, random: rnd, victim: victim.target(),
+    seed, random: rnd,
+    get victim() {
+      return victim.target() // after begin(): the victim may have been reconnected
+    },
     probe: (p) => void probes.push(p),
     invariant: (name, ok, detail) => void invariants.push({name, ok, detail}),
     control: (name, ok, detail) => void controls.push({name, ok, detail}),

@@ -28,6 +28,10 @@ export interface VictimTarget {
   canaryAddr: bigint
   canaryRkey: number
   canaryLength: number
+  canaryIndex: number // MR handle
+  pdn: number // handles of the victim side, for forged-handle attacks (C09)
+  cqn: number
+  qpn: number
 }
 
 export class VictimWorkload {
@@ -105,7 +109,8 @@ export class VictimWorkload {
   }
 
   target(): VictimTarget {
-    return {vm: this.b.vm.name, host: this.b.vm.host, canaryAddr: this.canaryMr.addr, canaryRkey: this.canaryMr.rkey, canaryLength: CANARY_BYTES}
+    return {vm: this.b.vm.name, host: this.b.vm.host, canaryAddr: this.canaryMr.addr, canaryRkey: this.canaryMr.rkey, canaryLength: CANARY_BYTES,
+      canaryIndex: this.canaryMr.index, pdn: this.b.pd.pdn, cqn: this.b.cq.cqn, qpn: this.b.qp!.qpn}
   }
 
   /** QPNs of the victim connection (a scenario must not inject into it: the suite's victim is never sacrificed). */

@@ -61,10 +61,13 @@ describe('exit codes', () => {
 describe('selectScenarios', () => {
   it('matches ids by glob, case-insensitively, several globs with commas', () => {
     expect(selectScenarios(undefined).map((s) => s.id)).toEqual(SCENARIOS.map((s) => s.id))
-    expect(selectScenarios('C0*').map((s) => s.id)).toEqual(['C01', 'C02', 'C03', 'C04', 'C05', 'C07'])
+    expect(selectScenarios('C0*').map((s) => s.id)).toEqual(['C01', 'C02', 'C03', 'C04', 'C05', 'C07', 'C09'])
     expect(selectScenarios('c1[04]').map((s) => s.id)).toEqual(['C10', 'C14', 'C14b']) // C14b by its catalogue entry
     expect(selectScenarios('C02, C12').map((s) => s.id)).toEqual(['C02', 'C12'])
+    expect(selectScenarios('C0[1-5]').map((s) => s.id)).toEqual(['C01', 'C02', 'C03', 'C04', 'C05'])
     expect(selectScenarios('C99')).toEqual([])
+    expect(selectScenarios('C0[')).toEqual([]) // unbalanced class: no match, no throw
+    expect(selectScenarios('C1.')).toEqual([]) // '.' is literal
   })
   it('every scenario names a catalogue entry, an attacker model and what it needs', () => {
     for (const s of SCENARIOS) {

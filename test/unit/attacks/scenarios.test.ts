@@ -120,8 +120,9 @@ describe('attack scenarios in process (RNIC checks)', () => {
     for (const p of results.get('C14')!.probes) expect(p.observed).toBe('sender SUCCESS, drop qkey_violation +1, victim RQ untouched')
   })
 
-  it('C14b needs the backend and is skipped in process', () => {
+  it('C09 and C14b need the backend and are skipped in process', () => {
     expect(results.get('C14b')).toMatchObject({verdict: 'skipped', reason: 'env lacks backend-policy'})
+    expect(results.get('C09')).toMatchObject({verdict: 'skipped', reason: 'env lacks backend-policy'})
   })
 
   it('the victim kept verifying traffic through the whole run', () => {

@@ -34,6 +34,16 @@ describe('weakened RNIC builds', () => {
     expect(s.exitCode).toBe(1)
   })
 
+  it('without a backend, forged handles reach the victim: C09 run in process anyway reports LEAKED', async () => {
+    const env = new InProcessEnv({pretend: ['backend-policy']})
+    const s = await runSuite(env, selectScenarios('C09'))
+    const r = s.results[0]!
+    expect(r.verdict).toBe('LEAKED')
+    expect(r.probes.find((p) => p.name === 'destroy_qp(victim QPN)')).toMatchObject({observed: 'OK', ok: false})
+    expect(r.invariants.find((c) => c.name === 'victim QPs still RTS')!.ok).toBe(false)
+    expect(s.exitCode).toBe(1)
+  })
+
   it('a scenario that breaks a victim invariant is LEAKED even with a clean primary signal', async () => {
     const env = new InProcessEnv()
     const tamper: Scenario = {
