@@ -44,6 +44,12 @@ describe('weakened RNIC builds', () => {
     expect(s.exitCode).toBe(1)
   })
 
+  it('without the backend\'s Q_Key guard, C14b run in process anyway reports LEAKED (the RNIC accepts 0x80010000)', async () => {
+    const s = await runSuite(new InProcessEnv({pretend: ['backend-policy']}), selectScenarios('C14b'))
+    expect(s.results[0]).toMatchObject({verdict: 'LEAKED'})
+    expect(s.results[0]!.probes.map((p) => p.observed)).toEqual(['OK', 'OK'])
+  })
+
   it('a scenario that breaks a victim invariant is LEAKED even with a clean primary signal', async () => {
     const env = new InProcessEnv()
     const tamper: Scenario = {
