@@ -9,13 +9,15 @@ import {c05} from './scenarios/c05-stale-keys.js'
 import {c07} from './scenarios/c07-false-positive.js'
 import {c09} from './scenarios/c09-forged-handles.js'
 import {c10} from './scenarios/c10-injection.js'
+import {c11} from './scenarios/c11-qpn-hijack.js'
 import {c12} from './scenarios/c12-force-err.js'
 import {c13} from './scenarios/c13-desync.js'
 import {c14, c14b} from './scenarios/c14-qkey.js'
 import {c15} from './scenarios/c15-pkey.js'
 import {c22} from './scenarios/c22-foreign-lkey.js'
+import {c23} from './scenarios/c23-qp-exhaustion.js'
 
-export const SCENARIOS: readonly Scenario[] = [c01, c02, c03, c04, c05, c07, c09, c10, c12, c13, c14, c14b, c15, c22]
+export const SCENARIOS: readonly Scenario[] = [c01, c02, c03, c04, c05, c07, c09, c10, c11, c12, c13, c14, c14b, c15, c22, c23]
 
 /** Shell-style glob (* ? [..]) on the scenario id, case-insensitive; several globs separated by commas. */
 export function globToRegExp(glob: string): RegExp {

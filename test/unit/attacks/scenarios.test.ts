@@ -120,7 +120,8 @@ describe('attack scenarios in process (RNIC checks)', () => {
     for (const p of results.get('C14')!.probes) expect(p.observed).toBe('sender SUCCESS, drop qkey_violation +1, victim RQ untouched')
   })
 
-  it('C09 and C14b need the backend and are skipped in process', () => {
+  it('C09, C11, C14b and C23 need the backend and are skipped in process', () => {
+    for (const id of ['C11', 'C23']) expect(results.get(id)).toMatchObject({verdict: 'skipped', reason: 'env lacks backend-policy'})
     expect(results.get('C14b')).toMatchObject({verdict: 'skipped', reason: 'env lacks backend-policy'})
     expect(results.get('C09')).toMatchObject({verdict: 'skipped', reason: 'env lacks backend-policy'})
   })

@@ -50,6 +50,15 @@ describe('weakened RNIC builds', () => {
     expect(s.results[0]!.probes.map((p) => p.observed)).toEqual(['OK', 'OK'])
   })
 
+  it('without the backend, C11 (RTR to a foreign QPN) and C23 (QP exhaustion) run in process anyway report LEAKED', async () => {
+    const s = await runSuite(new InProcessEnv({pretend: ['backend-policy']}), selectScenarios('C11,C23'))
+    const v = Object.fromEntries(s.results.map((r) => [r.id, r]))
+    expect(v.C11!.verdict).toBe('LEAKED')
+    expect(v.C11!.probes.map((p) => p.observed)).toEqual(['OK', 'OK'])
+    expect(v.C23!.verdict).toBe('LEAKED')
+    expect(v.C23!.reason).toMatch(/victim tenant can still create QPs.*QP limit reached/)
+  })
+
   it('a scenario that breaks a victim invariant is LEAKED even with a clean primary signal', async () => {
     const env = new InProcessEnv()
     const tamper: Scenario = {
