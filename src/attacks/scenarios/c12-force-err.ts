@@ -3,6 +3,7 @@
 // probes are blocked; a frame with the spoofed peer address and the right PSN triggers a class C error on the
 // responder (rxe goto_error), which software cannot prevent once injection is possible: exposed.
 
+import {deltaString} from '../inject.js'
 import {oneSided} from '../ops.js'
 import type {Scenario} from '../types.js'
 import {EXPOSED_T2} from './c10-injection.js'
@@ -14,7 +15,7 @@ export const c12: Scenario = {
     const t = await injectionTarget(env, ctx)
     const bad = {dstIp: t.svcIp, va: t.targetMr.addr, rkey: (t.targetMr.rkey + 1) >>> 0, payload: new Uint8Array(16).fill(0xb2)}
     const rec = (name: string, expected: string, o: Awaited<ReturnType<typeof inject>>, ok: boolean, exposed?: string) =>
-      ctx.probe({name, want: 'denied', expected, observed: o.summary, ok, exposed})
+      ctx.probe({name, want: 'denied', expected, observed: `responder QP ${o.responderState}, ${deltaString(o.drops)}`, ok, exposed})
     let o = await inject(env, t, [{...bad, srcIp: t.injectorIp, destQp: t.qb.qpn, psn: t.ePsn}])
     rec('bad rkey from the T2 host\'s own address', 'drop addr_mismatch, responder QP RTS', o, o.drops.addr_mismatch === 1 && o.responderState === 'RTS')
     o = await inject(env, t, [{...bad, srcIp: t.peerIp, destQp: t.qb.qpn, psn: t.ePsn + 7}])

@@ -25,12 +25,12 @@ export const c13: Scenario = {
     let g = await genuine(0x31)
     psn++
     ctx.probe({name: 'off-path frame with the right PSN, then a genuine WRITE', want: 'denied', expected: 'genuine WRITE placed',
-      observed: `genuine ${g.st}, ${g.placed ? 'placed' : 'NOT placed (desync)'}`, ok: g.st === 'SUCCESS' && g.placed})
+      observed: `${g.placed ? 'placed' : 'NOT placed (desync)'}, genuine WC ${g.st}`, ok: g.st === 'SUCCESS' && g.placed})
     const dup0 = env.counters(host).port.DUP_REQ ?? 0
     await inject(env, t, [{...junk, srcIp: t.peerIp, destQp: t.qb.qpn, psn}])
     g = await genuine(0x32)
     ctx.probe({name: 'spoofed peer frame with the right PSN, then a genuine WRITE', want: 'denied', expected: 'genuine WRITE placed',
-      observed: `genuine ${g.st}, ${g.placed ? 'placed' : 'NOT placed (desync: ACKed as a duplicate)'}`, ok: g.st === 'SUCCESS' && g.placed, exposed: EXPOSED_T2})
+      observed: `${g.placed ? 'placed' : 'NOT placed (desync: ACKed as a duplicate)'}, genuine WC ${g.st}`, ok: g.st === 'SUCCESS' && g.placed, exposed: EXPOSED_T2})
     const dups = (env.counters(host).port.DUP_REQ ?? 0) - dup0
     ctx.invariant('a desync is visible in the DUP_REQ counter (rxe_hw_counters)', g.placed || dups > 0, `DUP_REQ +${dups}`)
   },
