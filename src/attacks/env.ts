@@ -6,11 +6,11 @@ import type {Context, Cq, Pd, Qp, VmMemory} from '../verbs/index.js'
 
 /**
  * rnic-checks: the RNIC's own protection checks (always). frame-injection: a raw-frame injector on the fabric
- * (attacker model T2). backend-policy: the MasQ backend's control-path checks (quotas, Q_Key guard, handles).
+ * (attacker model T2). on-path: a hook that sees and may rewrite every frame in flight (T3). backend-policy: the MasQ backend's control-path checks (quotas, Q_Key guard, handles).
  * audit-log: denials are recorded with the offending tenant. cm: rdma_cm over CM MADs. unsafe: the env was built
  * with a deliberately weakened RNIC (tests only).
  */
-export type Capability = 'rnic-checks' | 'frame-injection' | 'backend-policy' | 'audit-log' | 'cm' | 'unsafe'
+export type Capability = 'rnic-checks' | 'frame-injection' | 'on-path' | 'backend-policy' | 'audit-log' | 'cm' | 'unsafe'
 
 export interface VmInfo {
   name: string
@@ -99,6 +99,8 @@ export interface AttackEnv {
   readonly audit: AuditLog | undefined
   /** Attacker model T2: emit a raw Ethernet frame from `host`'s fabric port (needs 'frame-injection'). */
   injectFrame(host: string, frame: Uint8Array): void
+  /** Attacker model T3: `hook` sees every frame on the fabric and may rewrite it in place (undefined removes it). */
+  setOnPath(hook: ((frame: Uint8Array) => void) | undefined): void
   /** Host underlay address (what appears in IP headers on the wire). */
   hostIp(host: string): string
   /** Start a scope: objects created by VMs from now on are released by endScope (a workload exiting). */

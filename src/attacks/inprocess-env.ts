@@ -114,7 +114,7 @@ export class InProcessEnv implements AttackEnv {
 
   constructor(opts: InProcessOptions = {}) {
     const seed = opts.seed ?? 1
-    const caps: Capability[] = ['rnic-checks', 'frame-injection']
+    const caps: Capability[] = ['rnic-checks', 'frame-injection', 'on-path']
     if (opts.unsafe && Object.values(opts.unsafe).some(Boolean)) caps.push('unsafe')
     caps.push(...(opts.pretend ?? []))
     this.capabilities = new Set(caps)
@@ -207,6 +207,11 @@ export class InProcessEnv implements AttackEnv {
 
   injectFrame(host: string, frame: Uint8Array): void {
     this.fabric.transmit(frame, 0, frame.length, this.nic(host))
+  }
+
+  setOnPath(hook: ((frame: Uint8Array) => void) | undefined): void {
+    // the tap runs before delivery on the sender's frame buffer, so an in-place rewrite is what the receiver gets
+    this.fabric.tap = hook ? (f, o, l) => hook(f.subarray(o, o + l)) : undefined
   }
 
   beginScope(): number {

@@ -13,11 +13,12 @@ import {c11} from './scenarios/c11-qpn-hijack.js'
 import {c12} from './scenarios/c12-force-err.js'
 import {c13} from './scenarios/c13-desync.js'
 import {c14, c14b} from './scenarios/c14-qkey.js'
+import {c16} from './scenarios/c16-on-path.js'
 import {c15} from './scenarios/c15-pkey.js'
 import {c22} from './scenarios/c22-foreign-lkey.js'
 import {c23} from './scenarios/c23-qp-exhaustion.js'
 
-export const SCENARIOS: readonly Scenario[] = [c01, c02, c03, c04, c05, c07, c09, c10, c11, c12, c13, c14, c14b, c15, c22, c23]
+export const SCENARIOS: readonly Scenario[] = [c01, c02, c03, c04, c05, c07, c09, c10, c11, c12, c13, c14, c14b, c15, c16, c22, c23]
 
 /** Shell-style glob (* ? [..]) on the scenario id, case-insensitive; several globs separated by commas. */
 export function globToRegExp(glob: string): RegExp {

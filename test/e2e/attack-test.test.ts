@@ -39,7 +39,7 @@ describe('masq attack-test', () => {
     expect(r.exitCode, r.stderr).toBe(3)
     const out = JSON.parse(r.stdout)
     expect(out).toMatchObject({version: 1, env: 'in-process (RNIC checks only; lab mode comes with the MasQ backend)', exitCode: 3})
-    expect(out.totals).toEqual({blocked: 8, expected: 1, exposed: 3, LEAKED: 0, error: 0, skipped: 4})
+    expect(out.totals).toEqual({blocked: 8, expected: 1, exposed: 4, LEAKED: 0, error: 0, skipped: 4})
     expect(out.victim.failures).toEqual([])
     expect(out.victim.verified).toBeGreaterThan(10)
     const c10 = out.results.find((x: {id: string}) => x.id === 'C10')
@@ -50,7 +50,7 @@ describe('masq attack-test', () => {
   it('--list prints the registry (and --json it); nothing matching is exit 2', async () => {
     const l = await masq(['--list', '--json'])
     expect(l.exitCode).toBe(0)
-    expect(JSON.parse(l.stdout).scenarios.map((s: {id: string}) => s.id)).toEqual(['C01', 'C02', 'C03', 'C04', 'C05', 'C07', 'C09', 'C10', 'C11', 'C12', 'C13', 'C14', 'C14b', 'C15', 'C22', 'C23'])
+    expect(JSON.parse(l.stdout).scenarios.map((s: {id: string}) => s.id)).toEqual(['C01', 'C02', 'C03', 'C04', 'C05', 'C07', 'C09', 'C10', 'C11', 'C12', 'C13', 'C14', 'C14b', 'C15', 'C16', 'C22', 'C23'])
     const n = await masq(['--scenario', 'C99'])
     expect(n.exitCode).toBe(2)
     expect(n.stderr).toContain('no scenario matches C99')

@@ -112,6 +112,15 @@ describe('attack scenarios in process (RNIC checks)', () => {
     victimIntact(r)
   })
 
+  it('C16: an on-path reader and an ICRC-fixing tamperer are exposed; a tamperer without the ICRC is dropped and repaired', () => {
+    const r = results.get('C16')!
+    expect(r.verdict).toBe('exposed')
+    expect(r.probes.map((p) => [p.ok, p.exposed !== undefined])).toEqual([[false, true], [true, false], [false, true]])
+    expect(r.probes[1]!.observed).toBe('drop BAD_ICRC +1, genuine data placed (WC SUCCESS)')
+    expect(r.probes[2]!.observed).toBe('tampered data placed, WC SUCCESS')
+    victimIntact(r)
+  })
+
   it('C22: a foreign lkey fails locally (LOC_PROT_ERR) for a gather and remotely (REM_OP_ERR) for a scatter', () => {
     expect(results.get('C22')!.probes.map((p) => p.observed)).toEqual(['LOC_PROT_ERR, nothing sent', 'sender REM_OP_ERR, receiver LOC_QP_OP_ERR'])
   })
