@@ -114,6 +114,7 @@ export class InProcessEnv implements AttackEnv {
 
   constructor(opts: InProcessOptions = {}) {
     const seed = opts.seed ?? 1
+    this.rng = mulberry32(seed ^ 0x5eed) // start PSNs, as rdma_cm randomises them
     const caps: Capability[] = ['rnic-checks', 'frame-injection', 'on-path']
     if (opts.unsafe && Object.values(opts.unsafe).some(Boolean)) caps.push('unsafe')
     caps.push(...(opts.pretend ?? []))
@@ -178,7 +179,7 @@ export class InProcessEnv implements AttackEnv {
     return [qa, qb]
   }
 
-  private rng = mulberry32(7)
+  private readonly rng: () => number
   private rand(): number {
     return this.rng()
   }
