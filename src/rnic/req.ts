@@ -151,7 +151,7 @@ function nextOpcode(qp: Qp, w: SendWqe, fits: boolean): number {
 
 /** req_retry: go back to the oldest uncompleted WQE and resend from comp.psn. */
 function reqRetry(qp: Qp): void {
-  const prod = qp.sq.producer()
+  const prod = qp.sqProducer()
   qp.reqIndex = qp.compIndex
   qp.reqPsn = qp.compPsn
   qp.reqOpcode = -1
@@ -229,7 +229,7 @@ function getWqe(qp: Qp): ReqState {
     qp.reqPending = true // more next time: other QPs get their turn
     return ReqState.EXIT
   }
-  if (qp.reqIndex === qp.sq.producer()) return ReqState.EXIT
+  if (qp.reqIndex === qp.sqProducer()) return ReqState.EXIT
   const w = (ctx.w = qp.wqe(qp.reqIndex))
   if (qp.state === QpState.SQD && (w.state === WqeState.POSTED || !w.started)) return ReqState.EXIT
   if (w.state === WqeState.POSTED) return ReqState.LOAD_WQE

@@ -481,9 +481,9 @@ export class Rnic {
       work++
       for (const qp of this.qpList) {
         if (qp.state === QpState.ERR) {
-          if (qp.sq.producer() !== qp.compIndex) flushSq(this, qp)
-          if (qp.rq.producer() !== qp.rqIndex) flushRq(this, qp)
-        } else if (qp.sq.producer() !== qp.reqIndex) {
+          if (qp.sqProducer() !== qp.compIndex) flushSq(this, qp)
+          if (qp.rqProducer() !== qp.rqIndex) flushRq(this, qp)
+        } else if (qp.sqProducer() !== qp.reqIndex) {
           qp.reqPending = true
         }
       }
