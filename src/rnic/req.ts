@@ -364,7 +364,7 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
   if (mask & Mask.IETH) pkt.ieth = w.imm
   if (mask & Mask.DETH) {
     // C10-15: a WR Q_Key with the high bit set means "use the QP's own Q_Key"
-    pkt.dethQkey = qp.qpn === 1 ? w.udQkey : w.udQkey & 0x80000000 ? qp.qkey : w.udQkey
+    pkt.dethQkey = w.udQkey & 0x80000000 ? qp.qkey : w.udQkey
     pkt.dethSrcQp = qp.qpn
   }
   if (mask & Mask.ATMETH) {
