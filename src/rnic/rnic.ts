@@ -77,6 +77,8 @@ export interface CreateQpArgs {
   recvCqn: number
   cap: QpCap
   sqSigAll?: boolean
+  /** QP1 is the RNIC's own (Rnic.gsi, the host's CM agent): asking for it is refused with EPERM. */
+  gsi?: boolean
 }
 
 const MAX_FRAME = FRAME_OVERHEAD + 40 + 4096 + 4
@@ -267,6 +269,7 @@ export class Rnic {
       return fail(Errno.EINVAL, 'QP capabilities out of range (rxe_qp_chk_cap)')
     }
     if (this.qps.size >= L.maxQp) return fail(Errno.ENOMEM, 'QP limit reached')
+    if (a.gsi) return fail(Errno.EPERM, 'QP1 belongs to the RNIC (GSI path for the CM agent)')
     const qpn = this.allocQpn()
     if (qpn < 0) return fail(Errno.ENOMEM, 'no free QPN')
     const cap: QpCap = {maxSendWr: c.maxSendWr, maxRecvWr: c.maxRecvWr, maxSendSge: c.maxSendSge, maxRecvSge: c.maxRecvSge, maxInlineData: c.maxInlineData ?? 0}

@@ -121,14 +121,15 @@ export class Pd {
     return new Mr(this, r.mrIndex, r.lkey, r.rkey, region, iova)
   }
 
-  async createQp(init: {type: 'RC' | 'UC' | 'UD'; sendCq: Cq; recvCq: Cq; cap: Partial<QpCap>; sqSigAll?: boolean}): Promise<Qp> {
+  /** `gsi: true` asks for QP1; the RNIC (and a MasQ backend) refuse it with EPERM: QP1 is the CM agent's. */
+  async createQp(init: {type: 'RC' | 'UC' | 'UD'; sendCq: Cq; recvCq: Cq; cap: Partial<QpCap>; sqSigAll?: boolean; gsi?: boolean}): Promise<Qp> {
     const type = QpType[init.type]
     if (type === undefined) throw einval(`bad QP type ${init.type}`)
     const cap: QpCap = {
       maxSendWr: init.cap.maxSendWr ?? 64, maxRecvWr: init.cap.maxRecvWr ?? 64, maxSendSge: init.cap.maxSendSge ?? 1,
       maxRecvSge: init.cap.maxRecvSge ?? 1, maxInlineData: init.cap.maxInlineData ?? 0,
     }
-    const r = await call(this.ctx.channel, 'createQp', {pdn: this.pdn, type, sendCqn: init.sendCq.cqn, recvCqn: init.recvCq.cqn, cap, sqSigAll: init.sqSigAll})
+    const r = await call(this.ctx.channel, 'createQp', {pdn: this.pdn, type, sendCqn: init.sendCq.cqn, recvCqn: init.recvCq.cqn, cap, sqSigAll: init.sqSigAll, gsi: init.gsi})
     return new Qp(this, r.qpn, type, r.sq, r.rq, r.cap)
   }
 

@@ -137,3 +137,10 @@ describe('UC', () => {
   })
 })
 
+describe('QP1', () => {
+  it('is not for VMs: createQp({gsi}) is refused with EPERM (the RNIC\'s GSI path carries the CM MADs)', async () => {
+    const lab = makeLab()
+    const a = await endpoint(lab.nics[0]!)
+    await expect(a.pd.createQp({type: 'UD', gsi: true, sendCq: a.cq, recvCq: a.cq, cap: {}})).rejects.toMatchObject({errno: 1})
+  })
+})
