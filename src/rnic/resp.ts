@@ -143,7 +143,7 @@ function checkResource(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
     return qp.maxDestRdAtomic > 0 ? RespState.CHK_LENGTH : RespState.ERR_TOO_MANY_RDMA_ATM_REQ
   }
   if (pkt.mask & Mask.RWR) {
-    if (qp.rq.producer() === qp.rqIndex) {
+    if (qp.rqProducer() === qp.rqIndex) {
       qp.wqeActive = false
       return RespState.ERR_RNR
     }
@@ -577,7 +577,7 @@ export function responder(nic: Rnic, qp: Qp, pkt: PacketView): void {
 
 /** Flush every posted receive WQE with WR_FLUSH_ERR. */
 export function flushRq(nic: Rnic, qp: Qp): void {
-  const prod = qp.rq.producer()
+  const prod = qp.rqProducer()
   const u = qp.rq.u32
   while (qp.rqIndex !== prod) {
     const s = qp.rq.slot(qp.rqIndex)

@@ -2,7 +2,7 @@
 // (poll, receive, nextDeadline). Command results are structured-cloneable plain objects; errors are results
 // {errno, message}, never exceptions, so the MasQ backend can relay them over a MessagePort unchanged.
 
-import {AsyncEvent, Errno, GSI_QKEY, Mtu, QpAttrMask, QpState, QpType} from '../rdma-constants.js'
+import {AsyncEvent, Errno, Mtu, QpAttrMask, QpState, QpType} from '../rdma-constants.js'
 import {FrameEncoder, FRAME_OVERHEAD} from '../wire/frame.js'
 import {PacketView} from '../wire/packet.js'
 import {parseGidIp, ipString} from './av.js'
@@ -85,11 +85,10 @@ export interface CreateQpArgs {
   recvCqn: number
   cap: QpCap
   sqSigAll?: boolean
-  /** The port's GSI QP (QP1, UD semantics, Q_Key 0x80010000) for the CM agent's MADs; one per RNIC. */
+  /** QP1 is the RNIC's own (Rnic.gsi, the host's CM agent): asking for it is refused with EPERM. */
   gsi?: boolean
 }
 
-export const GSI_QPN = 1
 const MAX_FRAME = FRAME_OVERHEAD + 40 + 4096 + 4
 const EVENT_NAME = Object.fromEntries(Object.entries(AsyncEvent).map(([k, v]) => [v, k])) as Record<number, string>
 
@@ -280,9 +279,8 @@ export class Rnic {
       return fail(Errno.EINVAL, 'QP capabilities out of range (rxe_qp_chk_cap)')
     }
     if (this.qps.size >= L.maxQp) return fail(Errno.ENOMEM, 'QP limit reached')
-    if (a.gsi && a.type !== QpType.UD) return fail(Errno.EINVAL, 'the GSI QP is a UD QP')
-    if (a.gsi && this.qps.has(GSI_QPN)) return fail(Errno.EBUSY, 'the GSI QP exists')
-    const qpn = a.gsi ? GSI_QPN : this.allocQpn()
+    if (a.gsi) return fail(Errno.EPERM, 'QP1 belongs to the RNIC (GSI path for the CM agent)')
+    const qpn = this.allocQpn()
     if (qpn < 0) return fail(Errno.ENOMEM, 'no free QPN')
     const cap: QpCap = {maxSendWr: c.maxSendWr, maxRecvWr: c.maxRecvWr, maxSendSge: c.maxSendSge, maxRecvSge: c.maxRecvSge, maxInlineData: c.maxInlineData ?? 0}
     const sq = Ring.create(cap.maxSendWr, sqSlotWords(cap.maxSendSge, cap.maxInlineData))
@@ -293,7 +291,6 @@ export class Rnic {
     qp.reqTask = new Task(() => {
       this.reqWork += requester(this, qp, this.reqBudget)
     })
-    if (a.gsi) qp.qkey = GSI_QKEY
     this.qps.set(qpn, qp)
     this.qpList = [...this.qps.values()]
     pd.users++
@@ -496,9 +493,9 @@ export class Rnic {
       work++
       for (const qp of this.qpList) {
         if (qp.state === QpState.ERR) {
-          if (qp.sq.producer() !== qp.compIndex) flushSq(this, qp)
-          if (qp.rq.producer() !== qp.rqIndex) flushRq(this, qp)
-        } else if (qp.sq.producer() !== qp.reqIndex) {
+          if (qp.sqProducer() !== qp.compIndex) flushSq(this, qp)
+          if (qp.rqProducer() !== qp.rqIndex) flushRq(this, qp)
+        } else if (qp.sqProducer() !== qp.reqIndex) {
           qp.reqPending = true
         }
       }
