@@ -73,7 +73,7 @@ function doComplete(nic: Rnic, qp: Qp, w: SendWqe): void {
 }
 
 function oldest(qp: Qp): SendWqe | undefined {
-  return qp.compIndex === qp.sq.producer() ? undefined : qp.wqe(qp.compIndex)
+  return qp.compIndex === qp.sqProducer() ? undefined : qp.wqe(qp.compIndex)
 }
 
 function wakeWaitPsn(qp: Qp): void {
@@ -307,7 +307,7 @@ function rearmTimer(nic: Rnic, qp: Qp): void {
 
 /** Flush every uncompleted send WQE with WR_FLUSH_ERR (always signaled), oldest first. */
 export function flushSq(nic: Rnic, qp: Qp): void {
-  const prod = qp.sq.producer()
+  const prod = qp.sqProducer()
   const u = qp.sq.u32
   while (qp.compIndex !== prod) {
     const w = qp.wqe(qp.compIndex)

@@ -1,6 +1,6 @@
 // Public surface of the emulated RNIC for the host process (step 3): the command API, the pumpable engine,
 // the in-process fabric and drivers, the shared ring layout.
-export {Rnic, isRnicError, DEFAULT_LIMITS, GSI_QPN} from './rnic.js'
+export {Rnic, isRnicError, DEFAULT_LIMITS} from './rnic.js'
 export type {RnicOptions, RnicError, RnicLimits, RegMrArgs, CreateQpArgs, AsyncEventRecord} from './rnic.js'
 export type {QpAttr, QpCap} from './qp.js'
 export type {AhAttr} from './av.js'

@@ -234,6 +234,20 @@ export class Qp {
     if (type === QpType.UD) this.mtu = 4096
   }
 
+  /**
+   * Producer indexes as the engine trusts them: a VM owns these words and may write anything, but an honest
+   * producer is never more than the ring size ahead of the consumer. Clamping keeps a hostile index from
+   * turning a flush or a requester pass into a 2^32-step loop.
+   */
+  sqProducer(): number {
+    const p = this.sq.producer()
+    return ((p - this.compIndex) >>> 0) > this.sq.size ? (this.compIndex + this.sq.size) >>> 0 : p
+  }
+  rqProducer(): number {
+    const p = this.rq.producer()
+    return ((p - this.rqIndex) >>> 0) > this.rq.size ? (this.rqIndex + this.rq.size) >>> 0 : p
+  }
+
   /** The shadow for a SQ counter. */
   wqe(counter: number): SendWqe {
     return this.sqShadow[counter & this.sq.mask]!

@@ -1,7 +1,7 @@
 // Ingress demux (rxe_recv.c rxe_rcv + hdr_check): decode, then the header checks in rxe's order; every failure is
 // a silent, counted drop. Requests go to the responder, responses to the completer.
 
-import {GSI_QKEY, QpType} from '../rdma-constants.js'
+import {QpType} from '../rdma-constants.js'
 import {DECODE_STATUS_NAME, DecodeStatus, decodeFrame} from '../wire/frame.js'
 import {Mask} from '../wire/opcodes.js'
 import {completer} from './comp.js'
@@ -35,8 +35,7 @@ export function rxeRcv(nic: Rnic, buf: Buffer, off: number, len: number): void {
   }
   // check_keys: P_Key table has the single default full-member key 0xFFFF
   if ((pkt.pkey & 0x7fff) !== 0x7fff) return nic.drops.inc(DropReason.PKEY)
-  // QP1 always uses the GSI Q_Key, whatever was set with modify_qp (rxe check_keys)
-  if (qp.type === QpType.UD && pkt.dethQkey !== (qp.qpn === 1 ? GSI_QKEY : qp.qkey)) {
+  if (qp.type === QpType.UD && pkt.dethQkey !== qp.qkey) {
     qp.counters.inc(Counter.RCVD_PKTS)
     return nic.drops.inc(DropReason.QKEY)
   }

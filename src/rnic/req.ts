@@ -151,7 +151,7 @@ function nextOpcode(qp: Qp, w: SendWqe, fits: boolean): number {
 
 /** req_retry: go back to the oldest uncompleted WQE and resend from comp.psn. */
 function reqRetry(qp: Qp): void {
-  const prod = qp.sq.producer()
+  const prod = qp.sqProducer()
   qp.reqIndex = qp.compIndex
   qp.reqPsn = qp.compPsn
   qp.reqOpcode = -1
@@ -229,7 +229,7 @@ function getWqe(qp: Qp): ReqState {
     qp.reqPending = true // more next time: other QPs get their turn
     return ReqState.EXIT
   }
-  if (qp.reqIndex === qp.sq.producer()) return ReqState.EXIT
+  if (qp.reqIndex === qp.sqProducer()) return ReqState.EXIT
   const w = (ctx.w = qp.wqe(qp.reqIndex))
   if (qp.state === QpState.SQD && (w.state === WqeState.POSTED || !w.started)) return ReqState.EXIT
   if (w.state === WqeState.POSTED) return ReqState.LOAD_WQE
@@ -364,7 +364,7 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
   if (mask & Mask.IETH) pkt.ieth = w.imm
   if (mask & Mask.DETH) {
     // C10-15: a WR Q_Key with the high bit set means "use the QP's own Q_Key"
-    pkt.dethQkey = qp.qpn === 1 ? w.udQkey : w.udQkey & 0x80000000 ? qp.qkey : w.udQkey
+    pkt.dethQkey = w.udQkey & 0x80000000 ? qp.qkey : w.udQkey
     pkt.dethSrcQp = qp.qpn
   }
   if (mask & Mask.ATMETH) {

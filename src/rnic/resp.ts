@@ -143,7 +143,7 @@ function checkResource(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
     return qp.maxDestRdAtomic > 0 ? RespState.CHK_LENGTH : RespState.ERR_TOO_MANY_RDMA_ATM_REQ
   }
   if (pkt.mask & Mask.RWR) {
-    if (qp.rq.producer() === qp.rqIndex) {
+    if (qp.rqProducer() === qp.rqIndex) {
       qp.wqeActive = false
       return RespState.ERR_RNR
     }
@@ -192,10 +192,12 @@ function checkRkey(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
   ctx.mr = undefined
   // C9-88: a zero-length READ or WRITE need not carry a valid address or R_Key
   if (m & (Mask.READ | Mask.WRITE) && m & Mask.RETH && pkt.rethLen === 0) return RespState.EXECUTE
-  const mr = nic.mrs.lookup(qp.pdn, access, qp.respRkey, true)
+  // nic.unsafe: test-only weakenings (RnicUnsafe), off in every real build
+  const pdn = nic.unsafe.skipPdCheck ? nic.mrs.byIndex(qp.respRkey >>> 8)?.pdn ?? qp.pdn : qp.pdn
+  const mr = nic.mrs.lookup(pdn, access, qp.respRkey, true)
   if (!mr) return RespState.ERR_RKEY_VIOLATION
   const off = mr.offsetOf(qp.respVaHi, qp.respVaLo) + qp.respAdv
-  if (!mr.inRange(off, qp.respResid)) return RespState.ERR_RKEY_VIOLATION
+  if (!mr.inRange(off, qp.respResid) && !nic.unsafe.skipBoundsCheck) return RespState.ERR_RKEY_VIOLATION
   if (m & Mask.WRITE) {
     const mtu = qp.mtu
     if (qp.respResid > mtu) {
@@ -575,7 +577,7 @@ export function responder(nic: Rnic, qp: Qp, pkt: PacketView): void {
 
 /** Flush every posted receive WQE with WR_FLUSH_ERR. */
 export function flushRq(nic: Rnic, qp: Qp): void {
-  const prod = qp.rq.producer()
+  const prod = qp.rqProducer()
   const u = qp.rq.u32
   while (qp.rqIndex !== prod) {
     const s = qp.rq.slot(qp.rqIndex)

@@ -2,7 +2,7 @@
 // (poll, receive, nextDeadline). Command results are structured-cloneable plain objects; errors are results
 // {errno, message}, never exceptions, so the MasQ backend can relay them over a MessagePort unchanged.
 
-import {AsyncEvent, Errno, GSI_QKEY, Mtu, QpAttrMask, QpState, QpType} from '../rdma-constants.js'
+import {AsyncEvent, Errno, Mtu, QpAttrMask, QpState, QpType} from '../rdma-constants.js'
 import {FrameEncoder, FRAME_OVERHEAD} from '../wire/frame.js'
 import {PacketView} from '../wire/packet.js'
 import {parseGidIp, ipString} from './av.js'
@@ -60,6 +60,14 @@ export interface RnicOptions {
   randomQpn?: boolean
   clock?: Clock
   onAsyncEvent?: (ev: AsyncEventRecord) => void
+  /** TEST ONLY (attack-suite oracle tests): switch off one protection check. Never set outside tests. */
+  unsafe?: RnicUnsafe
+}
+
+/** Deliberate weakenings that prove the attack oracles can fail (test/unit/attacks, MASQ_UNSAFE_TEST). */
+export interface RnicUnsafe {
+  skipPdCheck?: boolean // check_rkey accepts an MR of any PD
+  skipBoundsCheck?: boolean // check_rkey skips mr_check_range
 }
 
 export interface RegMrArgs {
@@ -78,11 +86,10 @@ export interface CreateQpArgs {
   recvCqn: number
   cap: QpCap
   sqSigAll?: boolean
-  /** The port's GSI QP (QP1, UD semantics, Q_Key 0x80010000) for the CM agent's MADs; one per RNIC. */
+  /** QP1 is the RNIC's own (Rnic.gsi, the host's CM agent): asking for it is refused with EPERM. */
   gsi?: boolean
 }
 
-export const GSI_QPN = 1
 const MAX_FRAME = FRAME_OVERHEAD + 40 + 4096 + 4
 const EVENT_NAME = Object.fromEntries(Object.entries(AsyncEvent).map(([k, v]) => [v, k])) as Record<number, string>
 
@@ -98,6 +105,7 @@ export class Rnic {
   readonly randomQpn: boolean
   port: Port | undefined
   onAsyncEvent: ((ev: AsyncEventRecord) => void) | undefined
+  readonly unsafe: RnicUnsafe
 
   readonly doorbellSab = new SharedArrayBuffer(DOORBELL_WORDS * 4)
   readonly doorbell = new Int32Array(this.doorbellSab)
@@ -146,6 +154,7 @@ export class Rnic {
     this.randomQpn = opts.randomQpn ?? false
     this.port = opts.port
     this.onAsyncEvent = opts.onAsyncEvent
+    this.unsafe = {...opts.unsafe}
   }
 
   // ---- device ----
@@ -272,9 +281,8 @@ export class Rnic {
       return fail(Errno.EINVAL, 'QP capabilities out of range (rxe_qp_chk_cap)')
     }
     if (this.qps.size >= L.maxQp) return fail(Errno.ENOMEM, 'QP limit reached')
-    if (a.gsi && a.type !== QpType.UD) return fail(Errno.EINVAL, 'the GSI QP is a UD QP')
-    if (a.gsi && this.qps.has(GSI_QPN)) return fail(Errno.EBUSY, 'the GSI QP exists')
-    const qpn = a.gsi ? GSI_QPN : this.allocQpn()
+    if (a.gsi) return fail(Errno.EPERM, 'QP1 belongs to the RNIC (GSI path for the CM agent)')
+    const qpn = this.allocQpn()
     if (qpn < 0) return fail(Errno.ENOMEM, 'no free QPN')
     const cap: QpCap = {maxSendWr: c.maxSendWr, maxRecvWr: c.maxRecvWr, maxSendSge: c.maxSendSge, maxRecvSge: c.maxRecvSge, maxInlineData: c.maxInlineData ?? 0}
     const sq = Ring.create(cap.maxSendWr, sqSlotWords(cap.maxSendSge, cap.maxInlineData))
@@ -285,7 +293,6 @@ export class Rnic {
     qp.reqTask = new Task(() => {
       this.reqWork += requester(this, qp, this.reqBudget)
     })
-    if (a.gsi) qp.qkey = GSI_QKEY
     this.qps.set(qpn, qp)
     this.qpList = [...this.qps.values()]
     pd.users++
@@ -376,6 +383,11 @@ export class Rnic {
     }
     this.rateGroups.set(a.group, g)
     return {}
+  }
+
+  /** Live object counts (the baseline the attack suite compares after teardown). */
+  objectCounts(): {pd: number; mr: number; cq: number; qp: number} {
+    return {pd: this.pds.size, mr: this.mrs.count, cq: this.cqs.size, qp: this.qps.size}
   }
 
   counters(): {port: Record<string, number>; drops: Record<string, number>; qps: Record<number, Record<string, number>>} {
@@ -488,9 +500,9 @@ export class Rnic {
       work++
       for (const qp of this.qpList) {
         if (qp.state === QpState.ERR) {
-          if (qp.sq.producer() !== qp.compIndex) flushSq(this, qp)
-          if (qp.rq.producer() !== qp.rqIndex) flushRq(this, qp)
-        } else if (qp.sq.producer() !== qp.reqIndex) {
+          if (qp.sqProducer() !== qp.compIndex) flushSq(this, qp)
+          if (qp.rqProducer() !== qp.rqIndex) flushRq(this, qp)
+        } else if (qp.sqProducer() !== qp.reqIndex) {
           qp.reqPending = true
         }
       }

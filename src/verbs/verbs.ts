@@ -121,7 +121,7 @@ export class Pd {
     return new Mr(this, r.mrIndex, r.lkey, r.rkey, region, iova)
   }
 
-  /** `gsi: true` (UD only) asks for the port's QP1, as the CM agent does. */
+  /** `gsi: true` asks for QP1; the RNIC (and a MasQ backend) refuse it with EPERM: QP1 is the CM agent's. */
   async createQp(init: {type: 'RC' | 'UC' | 'UD'; sendCq: Cq; recvCq: Cq; cap: Partial<QpCap>; sqSigAll?: boolean; gsi?: boolean}): Promise<Qp> {
     const type = QpType[init.type]
     if (type === undefined) throw einval(`bad QP type ${init.type}`)

@@ -42,3 +42,27 @@ describe('hostile WQEs', () => {
       }), {numRuns: 40, seed: 99})
   })
 })
+
+describe('hostile ring indexes', () => {
+  it('a producer index far ahead of the consumer costs bounded work per poll; another VM\'s QP keeps being served', async () => {
+    const lab = makeLab()
+    const evil = await endpoint(lab.nics[0]!)
+    const good = await endpoint(lab.nics[0]!)
+    const peer = await endpoint(lab.nics[1]!)
+    const [qa] = await connect(evil, peer)
+    const [qc, qd] = await connect(good, peer)
+    qa.sq.publish(0x7fffffff)
+    qa.rq.publish(0x7ffffff0)
+    Q.ringDoorbell(evil.ctx.doorbell)
+    // one poll does a bounded amount of work despite the 2^31 "posted" WQEs
+    expect(lab.nics[0]!.poll(64)).toBeLessThanOrEqual(2 + 64)
+    qd.postRecv({wrId: 9})
+    qc.postSend({wrId: 10, sendFlags: SendFlags.SIGNALED})
+    lab.run({maxRounds: 2000})
+    expect(good.cq.poll(4)).toMatchObject([{wrId: 10n, status: WcStatus.SUCCESS}])
+    // flushing the hostile QP is bounded too
+    await qa.modify({qpState: QpState.ERR}, 1)
+    lab.run({maxRounds: 100})
+    expect((await qc.query()).qpState).toBe(QpState.RTS)
+  })
+})

@@ -1,0 +1,72 @@
+// masq attack-test through the built CLI (node bin/run.js; `npm test` builds dist/ first): the table, --list,
+// --json, --junit, the graded exit codes 0/1/2/3, and the weakened build (MASQ_UNSAFE_TEST under NODE_ENV=test).
+
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {execa} from 'execa'
+import {afterAll, describe, expect, it} from 'vitest'
+import {wellFormed} from '../unit/attacks/xml-check.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const bin = join(root, 'bin/run.js')
+const masq = (args: string[], env: Record<string, string> = {}) =>
+  execa('node', [bin, 'attack-test', ...args], {cwd: root, reject: false, env: {NO_COLOR: '1', NODE_ENV: '', MASQ_UNSAFE_TEST: '', ...env}})
+
+const tmp = mkdtempSync(join(tmpdir(), 'masq-e2e-attack-'))
+afterAll(() => rmSync(tmp, {recursive: true, force: true}))
+
+// sequential on purpose (loaded 2-core CI machine)
+describe('masq attack-test', () => {
+  it('memory-protection scenarios: table on stdout, exit 0, JUnit written', async () => {
+    const junit = join(tmp, 'c0.xml')
+    const r = await masq(['--scenario', 'C0[1-7]', '--junit', junit])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const lines = r.stdout.split('\n')
+    expect(lines[0]).toBe('env: in-process (RNIC checks only; lab mode comes with the MasQ backend)')
+    expect(lines[1]).toMatch(/^SCENARIO\s+TITLE\s+MODEL\s+SIGNAL\s+VERDICT$/)
+    expect(lines.filter((l) => /^C0\d\s.*\sT1\s.*\sblocked$/.test(l))).toHaveLength(5)
+    expect(lines.find((l) => l.startsWith('C07 '))).toMatch(/expected behaviour$/)
+    expect(r.stderr).toMatch(/^C01\s+blocked/m)
+    const x = readFileSync(junit, 'utf8')
+    expect(wellFormed(x)).toBe(true)
+    expect(x).toContain('tests="6" failures="0" errors="0" skipped="0"')
+  })
+
+  it('the whole suite: --json is one versioned document; exit 3 because the backend scenarios are skipped in process', async () => {
+    const r = await masq(['--json'])
+    expect(r.exitCode, r.stderr).toBe(3)
+    const out = JSON.parse(r.stdout)
+    expect(out).toMatchObject({version: 1, env: 'in-process (RNIC checks only; lab mode comes with the MasQ backend)', exitCode: 3})
+    expect(out.totals).toEqual({blocked: 8, expected: 1, exposed: 4, LEAKED: 0, error: 0, skipped: 4})
+    expect(out.victim.failures).toEqual([])
+    expect(out.victim.verified).toBeGreaterThan(10)
+    const c10 = out.results.find((x: {id: string}) => x.id === 'C10')
+    expect(c10).toMatchObject({verdict: 'exposed', attackerModel: 'T2'})
+    expect(c10.reason).toMatch(/no source authentication/)
+  })
+
+  it('--list prints the registry (and --json it); nothing matching is exit 2', async () => {
+    const l = await masq(['--list', '--json'])
+    expect(l.exitCode).toBe(0)
+    expect(JSON.parse(l.stdout).scenarios.map((s: {id: string}) => s.id)).toEqual(['C01', 'C02', 'C03', 'C04', 'C05', 'C07', 'C09', 'C10', 'C11', 'C12', 'C13', 'C14', 'C14b', 'C15', 'C16', 'C22', 'C23'])
+    const n = await masq(['--scenario', 'C99'])
+    expect(n.exitCode).toBe(2)
+    expect(n.stderr).toContain('no scenario matches C99')
+  })
+
+  it('weakened build (PD check off): C02 LEAKED, exit 1, JUnit failure; ignored without NODE_ENV=test', async () => {
+    const junit = join(tmp, 'leak.xml')
+    const r = await masq(['--scenario', 'C02', '--junit', junit], {NODE_ENV: 'test', MASQ_UNSAFE_TEST: 'skip-pd-check'})
+    expect(r.exitCode).toBe(1)
+    expect(r.stdout).toMatch(/^C02\s.*\sLEAKED$/m)
+    expect(r.stderr).toContain('MASQ_UNSAFE_TEST')
+    const x = readFileSync(junit, 'utf8')
+    expect(wellFormed(x)).toBe(true)
+    expect(x).toContain('<failure message="LEAKED: ')
+    const ignored = await masq(['--scenario', 'C02'], {MASQ_UNSAFE_TEST: 'skip-pd-check'})
+    expect(ignored.exitCode).toBe(0)
+    expect(ignored.stdout).toMatch(/^C02\s.*\sblocked$/m)
+  })
+})
