@@ -130,7 +130,9 @@ export class LoopbackFabric {
   private readonly random: () => number
   private readonly routes = new Map<number, Rnic>()
   private readonly nics: Rnic[] = []
-  private readonly free: Slot[] = []
+  // Free slots are reused oldest-first, so a slot's bytes stay intact for as long as possible after delivery
+  // (a receiver that keeps a view into a frame past receive() is wrong, but then fails late, not at once).
+  private readonly free = new SlotQueue()
   private readonly queue = new SlotQueue()
   private readonly queuedTo = new Map<Rnic, number>()
 
@@ -152,9 +154,9 @@ export class LoopbackFabric {
   }
 
   /**
-   * Cut-through: with no impairments, no delay and nothing queued, a frame goes straight to an idle receiver
-   * (not the sender, not one already inside poll/receive), which saves the copy into a slot. Order is kept
-   * because anything queued forces the queued path.
+   * Cut-through: with no impairments, no delay and nothing queued for that receiver, a frame the engine emits
+   * goes straight to an idle receiver (not the sender, not one already inside poll/receive), which saves the copy
+   * into a slot.
    */
   private cutThrough(frame: Uint8Array, off: number, len: number, from: Rnic | undefined): boolean {
     if (!this.cutThroughOn || frame.length < off + DST_IP_OFF + 4) return false
@@ -163,6 +165,9 @@ export class LoopbackFabric {
     const dst = this.route(dstIpOf(frame, off))
     // per-destination order: nothing may overtake a frame already queued for the same receiver
     if (!dst || dst === from || dst.busy() || (this.queuedTo.get(dst) ?? 0) > 0) return false
+    // only frames the sender's engine emits from inside poll/receive: a frame sent from outside (a CM agent's
+    // MAD, a test) is delivered later, so no application callback runs re-entrantly inside its own send call
+    if (!from?.busy()) return false
     this.stats.delivered++
     dst.receive(frame, off, len)
     return true
@@ -204,8 +209,8 @@ export class LoopbackFabric {
 
   private enqueue(frame: Uint8Array, off: number, len: number, at: number): void {
     if (len > MAX_FRAME) return
-    if (this.free.length === 0) this.free.push(...slab())
-    const s = this.free.pop()!
+    if (this.free.length === 0) for (const x of slab()) this.free.insert(x)
+    const s = this.free.shift()
     copy(s.buf, SLOT_OFF, frame, off, len)
     s.len = len
     s.at = at
@@ -232,7 +237,8 @@ export class LoopbackFabric {
         this.stats.unroutable++
       }
       // the slot is reused only after the receiver is done with it
-      this.free.push(s)
+      s.at = 0
+      this.free.insert(s)
     }
     return n
   }
