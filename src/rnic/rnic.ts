@@ -273,7 +273,7 @@ export class Rnic {
     }
     if (this.qps.size >= L.maxQp) return fail(Errno.ENOMEM, 'QP limit reached')
     if (a.gsi && a.type !== QpType.UD) return fail(Errno.EINVAL, 'the GSI QP is a UD QP')
-    if (a.gsi && this.qps.has(GSI_QPN)) return fail(Errno.EBUSY, 'the GSI QP exists')
+    if (a.gsi && (this.qps.has(GSI_QPN) || this.gsi.agentAttached)) return fail(Errno.EBUSY, 'the GSI QP exists')
     const qpn = a.gsi ? GSI_QPN : this.allocQpn()
     if (qpn < 0) return fail(Errno.ENOMEM, 'no free QPN')
     const cap: QpCap = {maxSendWr: c.maxSendWr, maxRecvWr: c.maxRecvWr, maxSendSge: c.maxSendSge, maxRecvSge: c.maxRecvSge, maxInlineData: c.maxInlineData ?? 0}
