@@ -74,7 +74,15 @@ export class Gsi {
     p.psn = 0
     const n = encodeMadFrame(this.nic.encoder, this.buf, 0, p, mad)
     this.nic.portCounters.inc(Counter.SENT_PKTS)
-    this.nic.port?.transmit(this.buf, 0, n)
+    // busy while on the wire: an answer cut through the fabric is queued for a later poll, not delivered into
+    // the caller's stack (rnic.ts busy())
+    const wasSending = this.nic.inMadSend
+    this.nic.inMadSend = true
+    try {
+      this.nic.port?.transmit(this.buf, 0, n)
+    } finally {
+      this.nic.inMadSend = wasSending
+    }
     // like ib_mad posting on QP1: ring the doorbell so an event-loop driver wakes up and moves the frame on
     ringDoorbell(this.nic.doorbell)
   }
