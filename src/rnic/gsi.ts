@@ -57,6 +57,7 @@ export class Gsi {
 
   /** Sends a 256-byte MAD from QP1 at srcIp to QP1 at dstIp (own buffers: safe while the engine is mid-packet). */
   send(srcIp: number, dstIp: number, dscp: number, mad: Uint8Array): void {
+    if (this.nic.qps.has(GSI_QPN)) throw new Error('QP1 is owned by a verbs consumer (createQp({gsi: true}))')
     const p = this.pkt
     setMac(p.dstMac, dstIp)
     setMac(p.srcMac, srcIp)

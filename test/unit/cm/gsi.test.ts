@@ -84,5 +84,6 @@ describe('GSI (QP1) path', () => {
     expect(() => {
       a.gsi.onMad = () => {}
     }).toThrow(/QP1/)
+    expect(() => a.sendMad(0x0a000001, 0x0a000002, 0, new Uint8Array(256))).toThrow(/QP1/)
   })
 })
