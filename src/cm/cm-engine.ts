@@ -368,7 +368,11 @@ export class CmEngine {
 
   // ---- receive ----
 
-  private receive(mad: Uint8Array, from: MadSource): void {
+  private receive(view: Uint8Array, from: MadSource): void {
+    // The GSI hands a view valid only during the call (a fabric slot or frame buffer, often a Buffer, whose
+    // slice() is another view); decoded fields (private data, ARI) outlive the call in events, so own a plain
+    // copy first, as ib_mad owns each receive buffer until the CM frees it.
+    const mad = new Uint8Array(view)
     if (isSidr(mad)) return this.receiveSidr(mad, from)
     const msg = decodeCm(mad)
     if (msg instanceof WireError) return this.drop(msg.reason)

@@ -23,7 +23,8 @@ export function rxeRcv(nic: Rnic, buf: Buffer, off: number, len: number): void {
   if (!nic.hasGid(pkt.dstIp)) return nic.drops.inc(DropReason.DGID)
   if (pkt.tver !== 0) return nic.drops.inc(DropReason.TVER)
   if (pkt.destQp === 0) return nic.drops.inc(DropReason.QPN0)
-  if (pkt.destQp === 1) return nic.gsi.receive(buf, pkt) // MADs to the GSI (src/rnic/gsi.ts)
+  // QP1 owned by the host's MAD agent (src/rnic/gsi.ts); a verbs-owned QP1 takes the ordinary UD path below
+  if (pkt.destQp === 1) return nic.gsi.receive(buf, pkt) // QP1 is the GSI path (src/rnic/gsi.ts)
   const qp = nic.qps.get(pkt.destQp)
   if (!qp) return nic.drops.inc(DropReason.NO_QP)
   // check_type_state

@@ -136,6 +136,7 @@ export class Rnic {
   ipId = 0
   inReceive = false
   inPoll = false
+  inMadSend = false
   private reqBudget = 0
   private reqWork = 0
   lastFault: string | undefined
@@ -487,9 +488,13 @@ export class Rnic {
     }
   }
 
-  /** Inside poll() or receive(): a frame for this RNIC must be queued, not delivered re-entrantly. */
+  /**
+   * Inside poll(), receive() or a MAD send: a frame for this RNIC must be queued, not delivered re-entrantly.
+   * A MAD send is the one transmit outside poll(): without it a cut-through answer (DREP to a DREQ) would reach
+   * the sending CM agent before its own step had finished (ib_post_send on QP1 never completes synchronously).
+   */
   busy(): boolean {
-    return this.inPoll || this.inReceive
+    return this.inPoll || this.inReceive || this.inMadSend
   }
 
   private pollInner(budget: number): number {

@@ -1,10 +1,10 @@
 // The RNIC's GSI path: MADs to QP1 reach the registered handler; a wrong Q_Key is a counted drop.
 import {describe, expect, it} from 'vitest'
-import {GSI_QKEY} from '../../../src/rdma-constants.js'
+import {Errno, GSI_QKEY, QpType} from '../../../src/rdma-constants.js'
 import {ManualClock} from '../../../src/rnic/clock.js'
 import {GsiDrop, type MadSource} from '../../../src/rnic/gsi.js'
 import {LoopbackFabric} from '../../../src/rnic/port.js'
-import {Rnic} from '../../../src/rnic/rnic.js'
+import {isRnicError, Rnic} from '../../../src/rnic/rnic.js'
 import {decodeFrame, icrc} from '../../../src/wire/frame.js'
 import {PacketView} from '../../../src/wire/packet.js'
 import {Opcode} from '../../../src/wire/opcodes.js'
@@ -53,5 +53,29 @@ describe('GSI (QP1) path', () => {
     expect(n).toBe(0)
     expect(b.drops.get(GsiDrop.QKEY)).toBe(1)
   })
-})
 
+  it('an answer to a MAD never reaches the sender inside its own sendMad (queued, delivered on the next pass)', () => {
+    const {a, b, fabric} = pair()
+    let sending = false
+    const atA: boolean[] = []
+    a.gsi.onMad = () => atA.push(sending)
+    // b answers at once, from inside its handler (the CM's DREQ → DREP)
+    b.gsi.onMad = (_mad, from) => b.sendMad(from.dstIp, from.srcIp, 0, new Uint8Array(256))
+    sending = true
+    a.sendMad(0x0a000001, 0x0a000002, 0, new Uint8Array(256))
+    sending = false
+    expect(atA).toEqual([])
+    fabric.deliver()
+    expect(atA).toEqual([false])
+  })
+
+  it('QP1 is the GSI path: createQp({gsi: true}) is refused with EPERM, the MAD agent keeps QP1', () => {
+    const {a} = pair()
+    const pd = a.allocPd()
+    const cq = a.createCq({depth: 4})
+    if (isRnicError(pd) || isRnicError(cq)) throw new Error('setup')
+    const cap = {maxSendWr: 2, maxRecvWr: 2, maxSendSge: 1, maxRecvSge: 1, maxInlineData: 0}
+    expect(a.createQp({pdn: pd.pdn, type: QpType.UD, sendCqn: cq.cqn, recvCqn: cq.cqn, cap, gsi: true})).toMatchObject({errno: Errno.EPERM})
+    expect(() => a.sendMad(0x0a000001, 0x0a000002, 0, new Uint8Array(256))).not.toThrow()
+  })
+})

@@ -107,6 +107,21 @@ describe('rdma_cm connect / accept / disconnect', () => {
     expect(serviceIdOf(0x0106, 18515)).toBe(0x0000000001064853n)
   })
 
+  it('private data survives queued delivery (the fabric slot is reused once the MAD was handled)', async () => {
+    const lab = makeCmLab(2, {cutThrough: false})
+    const scm = lab.agents[1]!.vm({addresses: [hostIp(1)]})
+    const ccm = lab.agents[0]!.vm({addresses: [hostIp(0)]})
+    const l = listen(scm, hostIp(1), PORT)
+    const c = await activeId(lab, ccm, await ep(lab.nics[0]!), hostIp(1), PORT)
+    await c.id.connect({privateData: Uint8Array.of(1, 2, 3)})
+    const req = expectEvent(await lab.next(l.ch), CmEvent.CONNECT_REQUEST)
+    // later frames reuse the slot the REQ arrived in
+    const d = await activeId(lab, ccm, await ep(lab.nics[0]!), hostIp(1), PORT)
+    await d.id.connect({privateData: Uint8Array.of(9, 9, 9)})
+    expectEvent(await lab.next(l.ch), CmEvent.CONNECT_REQUEST)
+    expect([...req.param.conn.privateData.subarray(0, 4)]).toEqual([1, 2, 3, 0])
+  })
+
   for (const who of ['client', 'server'] as const) {
     it(`disconnect from the ${who}: DISCONNECTED on both sides, DREQ/DREP on the wire, then TIMEWAIT_EXIT`, async () => {
       const lab = makeCmLab()
