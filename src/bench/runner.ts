@@ -117,11 +117,14 @@ function memoryFor(plan: BenchPlan): number | undefined {
   return need > 64 << 20 ? Math.ceil(need / (1 << 20)) * (1 << 20) : undefined
 }
 
+/** Timers hold at most 2^31-1 ms (a larger delay fires at once): a day is the longest step we wait for. */
+const MAX_STEP_MS = 86_400_000
+
 function timeoutOf(step: BenchStep): number {
   const p = step.params
-  if (typeof p.durationMs === 'number') return p.durationMs + (typeof p.warmupMs === 'number' ? p.warmupMs : 0) + 120_000
+  if (typeof p.durationMs === 'number') return Math.min(MAX_STEP_MS, p.durationMs + (typeof p.warmupMs === 'number' ? p.warmupMs : 0) + 120_000)
   // a slow, loaded machine: 10 ms per iteration of budget on top of two minutes
-  return 120_000 + 10 * (Number(p.iters ?? 0) + Number(p.warmupIters ?? 0))
+  return Math.min(MAX_STEP_MS, 120_000 + 10 * (Number(p.iters ?? 0) + Number(p.warmupIters ?? 0)))
 }
 
 async function runStep(ref: {name: string; labDir: string}, client: string, server: string, step: BenchStep, timeoutMs?: number): Promise<unknown> {
