@@ -157,7 +157,7 @@ function addRaw(raw: RawMode, step: BenchStep, result: unknown): void {
       : {op: result.op, size: result.size, iters: result.iterations, elapsedNs: result.elapsedNs})
   } else {
     ;(raw.lat ??= []).push(result.samplesNs
-      ? {op: result.op, size: result.size, samplesNs: result.samplesNs}
+      ? {op: result.op, size: result.size, samplesNs: result.samplesNs, iterations: result.iterations} // one RTT per iteration
       : {op: result.op, size: result.size, iters: result.iterations, elapsedNs: result.elapsedNs})
   }
 }
