@@ -16,6 +16,18 @@ export const DEFAULT_ITERS: Record<BenchTest, number> = {bw: 5000, lat: 1000, co
 export const DEFAULT_SIZE = {bw: 65536, lat: 2} as const
 /** --test all without -s/-a: the sizes the paper-shape checks read (2 B, 512 B, 64 KiB throughput). */
 export const SHAPE_BW_SIZES = [2, 512, 65536] as const
+/** perftest's DEF_TX_BW. */
+export const DEFAULT_TX_DEPTH = 128
+
+/**
+ * The default tx depth for one size on a fabric: perftest's 128, but never more bytes in flight than half the
+ * egress buffer. Real RoCE has PFC; the emulated fabric tail-drops beyond its buffer (DESIGN §3), and go-back-N
+ * after a drop would measure retransmission instead of the data path (64 KiB x 128 = 8 MiB > the default 4 MiB).
+ */
+export function fittingTxDepth(size: number, bufferBytes: number, depth = DEFAULT_TX_DEPTH): number {
+  return Math.max(1, Math.min(depth, Math.floor(bufferBytes / 2 / Math.max(1, size))))
+}
+
 /** Workloads that drive one RC QP only (bench-write): -q and -c need the `bw`/`pingpong` workloads. */
 const ONE_RC_QP = new Set(['bench-write'])
 
@@ -33,6 +45,8 @@ export interface BenchRequest {
   runs?: number
   /** perftest -e: sleep on CQ events instead of busy polling. */
   events?: boolean
+  /** perftest -t: send queue depth for bw (default 128, lowered by the runner to what the fabric buffer holds). */
+  txDepth?: number
 }
 
 export interface BenchStep {
@@ -72,6 +86,8 @@ export function planBench(r: BenchRequest, available?: ReadonlySet<string>): {pl
   if (r.iterations !== undefined && r.durationSeconds !== undefined) errors.push('-n and -D are exclusive: iterations or duration')
   if (r.durationSeconds !== undefined && !(r.durationSeconds > 0)) errors.push('Duration should be positive')
   if (r.runs !== undefined && !(Number.isInteger(r.runs) && r.runs >= 1)) errors.push('--runs should be a positive integer')
+  // perftest: CHECK_VALUE(tx_depth, 1, 15000, "Tx depth") (perftest_parameters.c, MIN_TX / MAX_TX)
+  if (r.txDepth !== undefined && !(Number.isInteger(r.txDepth) && r.txDepth >= 1 && r.txDepth <= 15000)) errors.push('Tx depth should be between 1 and 15000')
   if (r.modes.length === 0) errors.push('no mode to measure')
   const qps = r.qps ?? 1
   const connection = r.connection ?? 'RC'
@@ -120,7 +136,8 @@ export function warmupOf(iters: number): number {
 }
 
 function dataParams(test: 'bw' | 'lat', op: Op, size: number, r: BenchRequest, qps: number, connection: string): Record<string, unknown> {
-  const p: Record<string, unknown> = {contract: 1, test, op, size, qps, connection, txDepth: test === 'bw' ? 128 : 1, cqMod: 100}
+  const p: Record<string, unknown> = {contract: 1, test, op, size, qps, connection, txDepth: test === 'bw' ? r.txDepth ?? DEFAULT_TX_DEPTH : 1, cqMod: 100}
+  if (test === 'bw' && r.txDepth === undefined) p.txDepthAuto = true
   if (r.durationSeconds !== undefined) {
     const ms = r.durationSeconds * 1000
     p.durationMs = ms

@@ -7,7 +7,7 @@ import path from 'node:path'
 import {down, up} from '../lab/lifecycle.js'
 import {runWorkload} from '../lab/run.js'
 import type {Mode} from '../topology/types.js'
-import {planBench, type BenchPlan, type BenchRequest, type BenchStep} from './bench-plan.js'
+import {fittingTxDepth, planBench, type BenchPlan, type BenchRequest, type BenchStep} from './bench-plan.js'
 import {collectMode, type RawMode} from './collect.js'
 import {deriveLab} from './derive.js'
 import {Progress} from './progress.js'
@@ -87,7 +87,8 @@ export async function runBench(o: RunnerOptions): Promise<{doc: ResultsDoc; plan
           for (const step of plan.steps) {
             checkAbort()
             progress.start({mode: lab.mode, test: step.test, op: step.op, size: step.size})
-            const result = await abortable(runStep({name: lab.plan.name, labDir}, lab.client, lab.server, step, o.stepTimeoutMs), o.signal)
+            const fitted = step.params.txDepthAuto ? {...step, params: {...step.params, txDepth: fittingTxDepth(step.size ?? 0, lab.plan.fabric.bufferBytes)}} : step
+            const result = await abortable(runStep({name: lab.plan.name, labDir}, lab.client, lab.server, fitted, o.stepTimeoutMs), o.signal)
             addRaw(raw, step, result)
             progress.finish()
           }
@@ -151,6 +152,7 @@ function addRaw(raw: RawMode, step: BenchStep, result: unknown): void {
   }
   if (!isBenchRaw(result)) throw new BenchError(`${step.workload.name} did not return raw stamps (workload contract 1)`)
   raw.info ??= {device: result.device, mtu: result.mtu, numQps: Number(step.params.qps ?? 1), connection: step.params.connection as 'RC', cqMod: result.cqMod ?? 100}
+  if (step.test === 'bw') raw.info.txDepth = Number(step.params.txDepth)
   if (step.test === 'bw') {
     ;(raw.bw ??= []).push(result.tposted && result.tcompleted
       ? {op: result.op, size: result.size, tposted: result.tposted, tcompleted: result.tcompleted, cqMod: result.cqMod}

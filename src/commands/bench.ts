@@ -27,6 +27,7 @@ export default class Bench extends BaseCommand {
     qp: Flags.integer({char: 'q', description: 'number of QPs (perftest -q)'}),
     connection: Flags.string({char: 'c', description: 'transport (perftest -c)', options: ['RC', 'UC', 'UD']}),
     'report-gbits': Flags.boolean({description: 'report Gb/sec instead of MB/sec (perftest --report_gbits)', aliases: ['report_gbits'], default: false}),
+    'tx-depth': Flags.integer({char: 't', description: 'send queue depth for bw (perftest -t; default 128, or fewer so that the bytes in flight fit half the fabric buffer)'}),
     events: Flags.boolean({char: 'e', description: 'sleep on CQ events instead of busy polling (perftest -e)', default: false}),
     runs: Flags.integer({description: 'repeat each mode N times; tables show the median run, results.json min/median/max', default: 1}),
     out: Flags.string({description: 'write results.json and report.html (and keep the labs\' logs under DIR/labs)'}),
@@ -64,7 +65,7 @@ export default class Bench extends BaseCommand {
         request: {
           modes: modes.values, ops: ops.values, test: flags.test as TestSel, size: flags.size, all: flags.all, iterations: flags.iters,
           durationSeconds: flags.duration, qps: flags.qp, connection: flags.connection as 'RC' | undefined, reportGbits: flags['report-gbits'],
-          runs: flags.runs, events: flags.events,
+          runs: flags.runs, events: flags.events, txDepth: flags['tx-depth'],
         },
       }))
     } catch (err) {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {parseList, planBench, SHAPE_BW_SIZES, warmupOf, type BenchRequest} from '../../../src/bench/bench-plan.js'
+import {fittingTxDepth, parseList, planBench, SHAPE_BW_SIZES, warmupOf, type BenchRequest} from '../../../src/bench/bench-plan.js'
 import {ALL_SIZES} from '../../../src/bench/perftest-stats.js'
 import {workloadFor} from '../../../src/bench/workload-contract.js'
 
@@ -99,5 +99,22 @@ describe('parseList', () => {
   it('keeps the canonical order and reports unknown names', () => {
     expect(parseList('masq,bare', ['bare', 'sriov', 'masq'], 'mode', [])).toEqual({values: ['bare', 'masq'], errors: []})
     expect(parseList('masq,qemu', ['bare', 'masq'], 'mode', []).errors).toEqual(['unknown mode "qemu" (known: bare, masq)'])
+  })
+})
+
+describe('tx depth', () => {
+  it('perftest 128 unless the bytes in flight would pass half the fabric buffer (tail drop, go-back-N)', () => {
+    const buf = 4 << 20
+    expect(fittingTxDepth(2, buf)).toBe(128)
+    expect(fittingTxDepth(16384, buf)).toBe(128)
+    expect(fittingTxDepth(65536, buf)).toBe(32)
+    expect(fittingTxDepth(8 << 20, buf)).toBe(1)
+  })
+
+  it('-t is passed as given and checked like perftest; without it the runner fits the depth', () => {
+    expect(planBench(req({test: 'bw', txDepth: 64}), TODAY).plan!.steps[0]!.params).toMatchObject({txDepth: 64})
+    expect(planBench(req({test: 'bw', txDepth: 64}), TODAY).plan!.steps[0]!.params.txDepthAuto).toBeUndefined()
+    expect(planBench(req({test: 'bw'}), TODAY).plan!.steps[0]!.params).toMatchObject({txDepth: 128, txDepthAuto: true})
+    expect(planBench(req({test: 'bw', txDepth: 0}), TODAY).errors).toEqual(['Tx depth should be between 1 and 15000'])
   })
 })
