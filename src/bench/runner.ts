@@ -1,6 +1,6 @@
-// `masq bench` end to end: measure the wire limit, then per mode derive a two-VM lab, bring it up, run the planned
-// steps (--runs times), tear it down; fold raw stamps into perftest rows and one results document. Every lab is
-// torn down on success, on failure and on abort (Ctrl-C): nothing is left behind.
+// `masq bench` end to end: measure the wire limit, derive a two-VM lab per mode and bring them all up, run each
+// planned step in every mode back to back (--runs times), tear everything down; fold raw stamps into perftest rows
+// and one results document. Every lab is torn down on success, on failure and on abort (Ctrl-C).
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -70,45 +70,61 @@ export async function runBench(o: RunnerOptions): Promise<{doc: ResultsDoc; plan
   const root = o.outDir ? path.join(path.resolve(o.outDir), 'labs') : fs.mkdtempSync(path.join(os.tmpdir(), 'masq-bench-'))
   const progress = new Progress({total: labs.length * plan.config.runs * plan.steps.length, stream: o.progressStream ?? process.stderr})
   const modes: ResultsDoc['modes'] = {}
+  const running: Array<{name: string; labDir: string}> = []
   try {
+    // Every mode's lab is up before the first measurement, and each step runs in every mode back to back: a
+    // machine whose load drifts (CI, shared cores) then biases no mode, and the ratios compare like with like.
+    // Idle labs cost little (RNIC loops sleep on their doorbells).
     for (const lab of labs) {
       checkAbort()
       const labDir = path.join(root, lab.mode)
       fs.mkdirSync(labDir, {recursive: true})
       fs.writeFileSync(path.join(labDir, 'topology.yaml'), lab.yaml)
       log(`[bench] ${lab.mode}: bringing up ${lab.plan.name} (${lab.client} on ${lab.plan.vms[0]!.host}, ${lab.server} on ${lab.plan.vms[1]!.host})`)
-      let started = false
-      try {
-        await up(lab.plan, {labDir, renderer: 'silent', signal: o.signal})
-        started = true
-        const runs: ModeResults[] = []
-        for (let run = 0; run < plan.config.runs; run++) {
-          const raw: RawMode = {}
-          for (const step of plan.steps) {
-            checkAbort()
-            progress.start({mode: lab.mode, test: step.test, op: step.op, size: step.size})
-            const fitted = step.params.txDepthAuto ? {...step, params: {...step.params, txDepth: fittingTxDepth(step.size ?? 0, lab.plan.fabric.bufferBytes)}} : step
-            const result = await abortable(runStep({name: lab.plan.name, labDir}, lab.client, lab.server, fitted, o.stepTimeoutMs), o.signal)
-            addRaw(raw, step, result)
-            progress.finish()
-          }
-          runs.push(collectMode(raw, {gbits: plan.config.reportGbits}))
-        }
-        modes[lab.mode] = aggregateRuns(runs)
-      } catch (err) {
-        if (o.signal?.aborted) throw new BenchAborted() // up() rolled back, or the finally below tears down
-        throw err
-      } finally {
-        if (started) await down({name: lab.plan.name, labDir}) // up() rolls back by itself when it fails
-      }
+      await up(lab.plan, {labDir, renderer: 'silent', signal: o.signal}) // rolls back by itself when it fails
+      running.push({name: lab.plan.name, labDir})
     }
+    const runs = new Map<Mode, ModeResults[]>(labs.map((l) => [l.mode, []]))
+    for (let run = 0; run < plan.config.runs; run++) {
+      const raw = new Map<Mode, RawMode>(labs.map((l) => [l.mode, {}]))
+      for (const step of plan.steps) {
+        for (const [i, lab] of labs.entries()) {
+          checkAbort()
+          progress.start({mode: lab.mode, test: step.test, op: step.op, size: step.size})
+          const fitted = step.params.txDepthAuto ? {...step, params: {...step.params, txDepth: fittingTxDepth(step.size ?? 0, lab.plan.fabric.bufferBytes)}} : step
+          const result = await abortable(runStep(running[i]!, lab.client, lab.server, fitted, o.stepTimeoutMs), o.signal)
+          addRaw(raw.get(lab.mode)!, fitted, result)
+          progress.finish()
+        }
+      }
+      for (const lab of labs) runs.get(lab.mode)!.push(collectMode(raw.get(lab.mode)!, {gbits: plan.config.reportGbits}))
+    }
+    for (const lab of labs) modes[lab.mode] = aggregateRuns(runs.get(lab.mode)!)
     checkAbort()
+  } catch (err) {
+    if (o.signal?.aborted) throw new BenchAborted() // up() rolled back; the finally below tears the rest down
+    throw err
   } finally {
+    await downAll(running, log)
     if (!o.outDir) fs.rmSync(root, {recursive: true, force: true})
   }
   progress.end()
   const doc = buildResults({env: envFingerprint(o.topologyText), config: plan.config, modes, ...(wireLimit ? {wireLimit} : {})})
   return {doc, plan}
+}
+
+/** Tear down every lab even if one refuses; the first failure is reported after the others are down. */
+async function downAll(labs: ReadonlyArray<{name: string; labDir: string}>, log: (l: string) => void): Promise<void> {
+  let first: unknown
+  for (const lab of [...labs].reverse()) {
+    try {
+      await down(lab)
+    } catch (err) {
+      log(`[bench] ${lab.name}: teardown failed: ${(err as Error).message}`)
+      first ??= err
+    }
+  }
+  if (first) throw first
 }
 
 /** Guest memory per VM: the largest step's buffers (bench-write uses 2 x size) plus room for queues. */

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {OPS, parseList, TESTS, type TestSel} from '../bench/bench-plan.js'
 import {formatSummary, writeBenchOutput, type ResultsDoc} from '../bench/index.js'
+import {DeriveError} from '../bench/derive.js'
 import {BenchError, runBench} from '../bench/runner.js'
 import {DEFAULT_TOPOLOGY, DEFAULT_TOPOLOGY_FILE} from '../topology/default.js'
 import {MODES, type Mode} from '../topology/types.js'
@@ -69,7 +70,7 @@ export default class Bench extends BaseCommand {
         },
       }))
     } catch (err) {
-      if (err instanceof BenchError) this.error(err.message, {exit: abort.signal.aborted ? 130 : err.exitCode})
+      if (err instanceof BenchError || err instanceof DeriveError) this.error(err.message, {exit: abort.signal.aborted ? 130 : err.exitCode})
       if (abort.signal.aborted) this.error(`interrupted: ${(err as Error).message}`, {exit: 130})
       throw err
     } finally {

@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parsePerftest} from '../../src/bench/perftest-parse.js'
 import {reportCharts} from '../../src/bench/report.js'
 import {readResults, validateResults} from '../../src/bench/results-schema.js'
+import {DEFAULT_TOPOLOGY} from '../../src/topology/default.js'
 import {ROOT, cli, ensureBuilt, eventually, processesMentioning, readJson, tempDir, type Cli} from '../integration/lab/helpers.js'
 
 let dir: string
@@ -103,6 +104,12 @@ describe('masq bench', () => {
     expect(r.exitCode).toBe(2)
     expect(r.stderr).toMatch(/UC connection not possible in READ\/ATOMIC verbs/)
     expect(r.stderr).toMatch(/Iteration num should be between 5 and 100000000/)
+    // a topology that has no pair of VMs to measure: refused before any lab starts
+    const one = path.join(dir, 'one-host.yaml')
+    fs.writeFileSync(one, DEFAULT_TOPOLOGY.replace(/host: host2/g, 'host: host1'))
+    const d = await masq.run(['bench', one, '--modes', 'masq', '--test', 'lat', '-n', '5'])
+    expect(d.exitCode).toBe(2)
+    expect(d.stderr).toMatch(/two VMs of one tenant on two different hosts/)
   }, 60_000)
 
   it('Ctrl-C mid-run tears the lab down: exit 130, no process, no socket dir', async () => {
