@@ -24,6 +24,8 @@ export interface RawLat {
   size: number
   /** Round-trip (send/write: ping-pong; read/atomic: request-response) times, ns, warm-up included. */
   samplesNs?: ArrayLike<number>
+  /** #iterations to print; default samples + 1 (perftest times iters - 1 deltas between post stamps). */
+  iterations?: number
   /** Duration mode. */
   iters?: number
   elapsedNs?: number
@@ -59,7 +61,7 @@ export function collectMode(raw: RawMode, opts: CollectOptions = {}): ModeResult
   for (const l of raw.lat ?? []) {
     if (l.samplesNs) {
       const samples = Array.from(l.samplesNs).slice(warm)
-      lat.push({op: l.op, ...latReport(samples, {size: l.size, verb: l.op}), cdf: latencyCdf(samples, l.op, opts.cdfPoints ?? 200)})
+      lat.push({op: l.op, ...latReport(samples, {size: l.size, verb: l.op, ...(l.iterations !== undefined ? {iterations: l.iterations} : {})}), cdf: latencyCdf(samples, l.op, opts.cdfPoints ?? 200)})
     } else {
       latDur.push({op: l.op, ...latDurationReport({size: l.size, iters: l.iters ?? 0, elapsedNs: l.elapsedNs ?? Number.NaN, verb: l.op})})
     }

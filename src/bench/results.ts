@@ -12,8 +12,12 @@ export const RESULTS_VERSION = 1
 /** The virtualization modes (shared contract), in the order tables and charts show them. */
 export {MODES, type Mode} from '../topology/types.js'
 export type Op = PerftestVerb
-/** The control verbs timed per mode; modify_qp is split by target state as the paper discusses it. */
-export const CONTROL_VERBS = ['alloc_pd', 'reg_mr', 'create_cq', 'create_qp', 'modify_qp_rtr', 'modify_qp_rts', 'destroy_qp', 'dereg_mr'] as const
+/** The control verbs timed per mode (the workload verbs-lat), in life-cycle order; modify_qp is split by target
+ *  state as the paper discusses it. */
+export const CONTROL_VERBS = [
+  'alloc_pd', 'reg_mr', 'create_cq', 'create_qp', 'modify_qp_init', 'modify_qp_rtr', 'modify_qp_rts',
+  'destroy_qp', 'destroy_cq', 'dereg_mr', 'dealloc_pd',
+] as const
 export type ControlVerb = (typeof CONTROL_VERBS)[number]
 
 /** min / median / max of one figure over --runs repeats. */

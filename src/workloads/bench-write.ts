@@ -21,6 +21,11 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   const warmupMs = Number(p.warmupMs ?? 200)
   const iters = Number(p.iters ?? 2000)
   const warmupIters = Number(p.warmupIters ?? 200)
+  const contract = p.contract === 1
+  // contract, bw: a fixed message count unless a duration is given (perftest -n vs -D)
+  const bwIters = contract && p.durationMs === undefined ? iters : 0
+  const latDurationMs = contract && p.durationMs !== undefined ? durationMs : 0
+  if (contract && p.connection !== undefined && p.connection !== 'RC') throw new Error(`bench-write runs RC only (asked for ${String(p.connection)})`)
   const ctx = await vm.openDevice()
   const pd = await ctx.allocPd()
   const buf = vm.memory.alloc(2 * size) // [0, size): what we send; [size, 2*size): what the peer writes into
@@ -52,25 +57,41 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
 
   if (test === 'bw') {
     if (vm.role === 'server') {
-      await vm.waitFor(doneKey(vm.peer!.name), durationMs + warmupMs + 30_000)
+      await vm.waitFor(doneKey(vm.peer!.name), contract ? 600_000 : durationMs + warmupMs + 30_000)
       return {role: 'server'}
     }
     let inflight = 0
     let done = 0
+    let posted = 0
     let bytes = 0
     const t0 = performance.now()
     let tStart = 0
     let startDone = 0
-    const end = t0 + warmupMs + durationMs
+    // iterations mode (contract): warm-up messages, then exactly bwIters stamped ones
+    const total = bwIters ? warmupIters + bwIters : Number.POSITIVE_INFINITY
+    const tposted: number[] = []
+    const tcompleted: number[] = []
+    const stamp = () => Math.round(performance.now() * 1e6)
+    const end = bwIters ? Number.POSITIVE_INFINITY : t0 + warmupMs + durationMs
+    const deadline = t0 + 600_000
     let now = t0
-    while (now < end) {
-      while (inflight < txDepth && tryPost()) inflight++
+    while (bwIters ? done < total : now < end) {
+      while (inflight < txDepth && posted < total && tryPost()) {
+        if (bwIters && posted >= warmupIters) tposted.push(stamp())
+        posted++
+        inflight++
+      }
       const n = cq.pollCount(txDepth, onError)
+      if (bwIters && n > 0) {
+        const t = stamp()
+        for (let k = 0; k < n; k++) if (done + k >= warmupIters) tcompleted.push(t)
+      }
       inflight -= n
       done += n
       if (errors) throw new Error(`a WRITE completed with an error (${errors})`)
-      if (n === 0 || (done & 63) === 0) now = performance.now()
-      if (!tStart && now - t0 >= warmupMs) {
+      if (n === 0 || (done & 63) === 0 || bwIters) now = performance.now()
+      if (now > deadline) throw new Error(`bench-write: ${done} of ${total} WRITEs completed in 600 s`)
+      if (!tStart && (bwIters ? done >= warmupIters : now - t0 >= warmupMs)) {
         tStart = now
         startDone = done
       }
@@ -84,6 +105,12 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
       if (n === 0) await new Promise((r) => setImmediate(r))
     }
     await vm.publish(doneKey(vm.vm.name), true)
+    if (contract) {
+      return {
+        contract: 1, test, op: 'write', size, iterations: done - startDone, bytes, device: ctx.info.name, mtu: 128 << ctx.info.maxMtu,
+        ...(bwIters ? {tposted, tcompleted, cqMod: Number(p.cqMod ?? 100)} : {elapsedNs: Math.round((now - tStart) * 1e6)}),
+      }
+    }
     return {test, size, txDepth, messages: done - startDone, bytes, seconds, mbPerSec: bytes / seconds / 1048576, gbitsPerSec: (bytes * 8) / seconds / 1e9}
   }
 
@@ -96,22 +123,27 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   // a peer silent for this long is gone (per wait: a whole run on a loaded machine may take much longer)
   const WAIT_MS = Number(p.waitMs ?? 20_000)
   let deadline = 0
-  const waitByte = (v: number) => {
+  // contract, -D: iteration bytes cycle 1..254 and the client ends the ping-pong with STOP (the buffer starts at 0)
+  const STOP = 0xff
+  const waitByte = (v: number): boolean => {
     deadline = Date.now() + WAIT_MS
     let k = 0
-    while (Atomics.load(rx, last) !== v) {
+    let b = 0
+    while ((b = Atomics.load(rx, last)) !== v) {
+      if (latDurationMs && b === STOP) return false
       if (++k === 1 << 16) {
         k = 0
         if (Date.now() > deadline) throw new Error(`write_lat: no WRITE from the peer (waiting for ${v})`)
       }
     }
+    return true
   }
   const events = p.events === true || p.events === 'true' || p.events === 1
   const spinMs = Number(p.spinUs ?? 20) / 1000
   const RECVS = 64
   if (events) for (let i = 0; i < RECVS; i++) qp.postRecv({wrId: i})
   const latWr: SendWr = events ? {...wr, opcode: WrOpcode.RDMA_WRITE_WITH_IMM, immData: 0} : wr
-  const waitImm = (v: number) => {
+  const waitImm = (v: number): boolean => {
     deadline = Date.now() + WAIT_MS
     const t0 = performance.now()
     let n = 0
@@ -120,8 +152,12 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
       if (Date.now() > deadline) throw new Error(`write_lat: no WRITE from the peer (waiting for ${v})`)
     }
     qp.postRecv({wrId: v})
-    if (Atomics.load(rx, last) !== v) throw new Error(`write_lat: the WRITE with immediate ${v} did not carry its byte`)
+    const b = Atomics.load(rx, last)
+    if (latDurationMs && b === STOP) return false
+    if (b !== v) throw new Error(`write_lat: the WRITE with immediate ${v} did not carry its byte`)
+    return true
   }
+  const wait = (v: number) => (events ? waitImm(v) : waitByte(v))
   const post = (v: number) => {
     tx[last] = v
     latWr.immData = v
@@ -132,22 +168,40 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   // both sides must be in RTS and polling before the first WRITE: one more rendezvous
   await vm.publish(`${vm.runId}/lat-ready/${vm.vm.name}`, true)
   await vm.waitFor(`${vm.runId}/lat-ready/${vm.peer!.name}`)
-  for (let i = 0; i < total; i++) {
-    const v = (i % 255) + 1
+  const samplesNs: number[] = []
+  let tMeasure = 0
+  let measured = 0
+  const latEnd = latDurationMs ? performance.now() + warmupMs + latDurationMs : 0
+  for (let i = 0; latDurationMs ? true : i < total; i++) {
+    const v = (i % (latDurationMs ? 254 : 255)) + 1
     if (client) {
       const t = performance.now()
+      if (latDurationMs && t >= latEnd) {
+        post(STOP) // tell the server to stop
+        break
+      }
+      if (latDurationMs && !tMeasure && t >= latEnd - latDurationMs) tMeasure = t
       post(v)
-      if (events) waitImm(v)
-      else waitByte(v)
-      if (i >= warmupIters) hist.record((performance.now() - t) * 1000)
+      wait(v)
+      const rtt = performance.now() - t
+      if (latDurationMs ? tMeasure > 0 : i >= warmupIters) {
+        measured++
+        hist.record(rtt * 1000)
+        if (contract) samplesNs.push(Math.round(rtt * 1e6))
+      }
     } else {
-      if (events) waitImm(v)
-      else waitByte(v)
+      if (!wait(v)) break
       post(v)
     }
     if (errors) throw new Error(`a WRITE completed with an error (${errors})`)
   }
   if (!client) return {role: 'server'}
+  if (contract) {
+    return {
+      contract: 1, test, op: 'write', size, iterations: measured, bytes: measured * size, device: ctx.info.name, mtu: 128 << ctx.info.maxMtu,
+      ...(latDurationMs ? {elapsedNs: Math.round((performance.now() - tMeasure) * 1e6)} : {samplesNs}),
+    }
+  }
   const q = (x: number) => Math.round(hist.percentile(x) * 100) / 100
   return {
     test, size, iterations: iters, events,

@@ -6,6 +6,7 @@ import type {Workload} from './api.js'
 export const BUILTIN: Record<string, () => Promise<Workload>> = {
   smoke: async () => (await import('./smoke.js')).default,
   'bench-write': async () => (await import('./bench-write.js')).default,
+  'verbs-lat': async () => (await import('./verbs-lat.js')).default as Workload,
 }
 
 /** Whether the workload runs on two VMs (--vm and --peer). */
