@@ -81,10 +81,12 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
     while (inflight > 0) {
       const n = cq.pollCount(txDepth, onError)
       inflight -= n
+      done += n
       if (n === 0) await new Promise((r) => setImmediate(r))
     }
     await vm.publish(doneKey(vm.vm.name), true)
-    return {test, size, txDepth, messages: done - startDone, bytes, seconds, mbPerSec: bytes / seconds / 1048576, gbitsPerSec: (bytes * 8) / seconds / 1e9}
+    // totalBytes: every WRITE of the run, warm-up and drain included (what the hosts' CPU time is spent on)
+    return {test, size, txDepth, messages: bytes / size, bytes, totalBytes: done * size, seconds, mbPerSec: bytes / seconds / 1048576, gbitsPerSec: (bytes * 8) / seconds / 1e9}
   }
 
   // write_lat: the last byte of each buffer carries the iteration number (mod 256, never 0 after start)
