@@ -3,6 +3,8 @@
 //                       `durationMs` after a warm-up and reports MB/s (2^20 bytes per second, like perftest).
 //   params.test = 'lat': write_lat ping-pong of `size` bytes (2): each side polls the last byte of its own buffer for
 //                       the iteration number, then WRITEs it back; half the round trip is the reported latency.
+//                       The poll spins params.spinUs (20), then sleeps until the RNIC places WRITE data
+//                       (Context.waitMemory); params.spinForever restores pure spinning.
 //                       With params.events (perftest -e) each WRITE carries an immediate and the peer sleeps on
 //                       its receive CQ (after a short spin) instead of spinning on the byte: on a machine with
 //                       fewer cores than busy threads, a spinning VM takes the core its RNIC thread needs.
@@ -98,18 +100,16 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   // a peer silent for this long is gone (per wait: a whole run on a loaded machine may take much longer)
   const WAIT_MS = Number(p.waitMs ?? 20_000)
   let deadline = 0
+  const spinUs = Number(p.spinUs ?? 20)
+  const spinMs = spinUs / 1000
+  // poll the byte like perftest, but sleep on the RNIC's DMA epoch after spinUs (params.spinForever: pure spinning)
+  const spinForever = p.spinForever === true || p.spinForever === 'true'
   const waitByte = (v: number) => {
-    deadline = Date.now() + WAIT_MS
-    let k = 0
-    while (Atomics.load(rx, last) !== v) {
-      if (++k === 1 << 16) {
-        k = 0
-        if (Date.now() > deadline) throw new Error(`write_lat: no WRITE from the peer (waiting for ${v})`)
-      }
+    if (!ctx.waitMemory(rx, last, v, spinForever ? WAIT_MS * 1000 : spinUs, WAIT_MS)) {
+      throw new Error(`write_lat: no WRITE from the peer (waiting for ${v})`)
     }
   }
   const events = p.events === true || p.events === 'true' || p.events === 1
-  const spinMs = Number(p.spinUs ?? 20) / 1000
   const RECVS = 64
   if (events) for (let i = 0; i < RECVS; i++) qp.postRecv({wrId: i})
   const latWr: SendWr = events ? {...wr, opcode: WrOpcode.RDMA_WRITE_WITH_IMM, immData: 0} : wr
