@@ -109,7 +109,7 @@ export async function measureEmulated(o: EmulatedOptions): Promise<{runs: Emulat
       const s0 = await snapshot(hosts)
       const want = (t: string) => !o.tests || o.tests.includes(t)
       const skipped = {ok: true, client: {result: {mbPerSec: NaN, halfRttUs: {median: NaN}, bytes: 0}}, server: undefined} as any
-      const bw = !want('bw') ? skipped : await runWorkload(ref, {workload: 'bench-write', vm: 'a', peer: 'b', params: {test: 'bw', size: 65536, durationMs: o.durationMs ?? 1000}})
+      const bw = !want('bw') ? skipped : await runWorkload(ref, {workload: 'bench-write', vm: 'a', peer: 'b', params: {test: 'bw', size: 65536, durationMs: o.durationMs ?? 1000, ...JSON.parse(process.env.MASQ_BENCH_BW_PARAMS ?? '{}')}})
       if (!bw.ok) throw new Error(`bench-write bw failed: ${bw.client.error ?? bw.server?.error}`)
       const s1 = await snapshot(hosts)
       log(`emulated path, rnic spin window ${spinUs} us: 2-byte WRITE ping-pong...`)
