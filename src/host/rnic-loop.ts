@@ -11,7 +11,7 @@ interface AtomicsWaitAsync {
 }
 const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomics)
 
-export const SPIN_US = 50 // chosen by bench:wire sweeps (0/50/200/1000 us): best throughput and latency on 2 loaded cores
+export const SPIN_US = 20 // bench:wire sweeps (0/10/20/50/200 us, CPU per MiB and per round trip): best on 2 loaded cores
 const IDLE_TIMER_MS = 1000 // a ref'd timer while asleep: a pending waitAsync alone does not keep a thread alive
 
 export class RnicLoop {
