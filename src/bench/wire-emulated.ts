@@ -132,6 +132,8 @@ export async function measureEmulated(o: EmulatedOptions): Promise<{runs: Emulat
     return {runs, hostMemoryMiB}
   } finally {
     await down(ref)
+    // MASQ_BENCH_KEEP=DIR: keep the lab directory (process logs, e.g. with MASQ_NODE_ARGS=--trace-gc)
+    if (process.env.MASQ_BENCH_KEEP) fs.cpSync(labDir, process.env.MASQ_BENCH_KEEP, {recursive: true})
     fs.rmSync(dir, {recursive: true, force: true})
   }
 }

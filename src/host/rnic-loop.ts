@@ -24,7 +24,8 @@ export class RnicLoop {
   private timer: NodeJS.Timeout | undefined
   private stopped = false
 
-  constructor(private readonly rnic: Rnic, spinUs = SPIN_US) {
+  /** around each pass: the port's beginBatch/endBatch, so that a pass's frames leave in one write per peer */
+  constructor(private readonly rnic: Rnic, spinUs = SPIN_US, private readonly batch?: {beginBatch(): void; endBatch(): void}) {
     this.spinMs = spinUs / 1000
   }
 
@@ -51,10 +52,15 @@ export class RnicLoop {
     if (this.stopped) return
     this.passes++
     let work = 0
-    for (let i = 0; i < 8; i++) {
-      const w = this.rnic.poll(64)
-      work += w
-      if (w === 0) break
+    this.batch?.beginBatch()
+    try {
+      for (let i = 0; i < 8; i++) {
+        const w = this.rnic.poll(64)
+        work += w
+        if (w === 0) break
+      }
+    } finally {
+      this.batch?.endBatch()
     }
     const now = performance.now()
     if (work > 0) this.lastWork = now
