@@ -18,7 +18,9 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
   const log = (m: string) => process.stderr.write(m + '\n')
   log('measuring the wire limit (two node processes over a unix socket)...')
   const raw = await measureWireLimit({durationMs: opt('--duration'), iterations: opt('--iters')})
-  const emu = await measureEmulated({spinUs, durationMs: opt('--duration'), iterations: opt('--iters'), log})
+  const ti = args.indexOf('--tests') // bw,lat,ev (default: all)
+  const tests = ti >= 0 ? String(args[ti + 1]).split(',') : undefined
+  const emu = await measureEmulated({spinUs, durationMs: opt('--duration'), iterations: opt('--iters'), log, tests})
   const rows = emu.runs.map((r) => ({
     spinUs: r.spinUs,
     writeMbPerSec: r.write64k.mbPerSec,
@@ -41,6 +43,13 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
     out += ` ${String(r.spinUs).padStart(7)}  ${f(r.writeMbPerSec).padStart(16)}  ${f(r.throughputRatio, 2).padStart(6)}  ${(r.throughputRatio >= 0.5 ? 'met' : 'MISSED').padStart(12)}` +
       `   ${f(r.halfRttUs, 2).padStart(14)}  ${f(r.latencyRatio, 2).padStart(6)}  ${(r.latencyRatio <= 2 ? 'met' : 'MISSED').padStart(11)}` +
       `   ${f(r.halfRttEventsUs, 2).padStart(10)}  ${f(r.latencyEventsRatio, 2).padStart(6)}\n`
+  }
+  for (const r of emu.runs) {
+    const c = (n: string, k: {cpuMsPerUnit: number; txWritesPerUnit: number; rxReadsPerUnit: number; rnicSleepsPerUnit: number; rnicPassesPerUnit: number}, unit: string) =>
+      ` ${n}: host CPU ${k.cpuMsPerUnit.toFixed(3)} ms/${unit}, socket writes ${k.txWritesPerUnit.toFixed(2)}/${unit}, ` +
+      `reads ${k.rxReadsPerUnit.toFixed(2)}/${unit}, rnic sleeps ${k.rnicSleepsPerUnit.toFixed(2)}/${unit}, passes ${k.rnicPassesPerUnit.toFixed(1)}/${unit}\n`
+    out += `cost (both host processes, all threads), spin ${r.spinUs} us:\n` + c('write 64 KiB', r.cost.write64k, 'MiB') +
+      c('ping-pong', r.cost.lat2, 'round trip') + c('ping-pong -e', r.cost.lat2Events, 'round trip')
   }
   out += `host process RSS: ${emu.hostMemoryMiB.map((m) => `${m} MiB`).join(', ')}\n`
   process.stdout.write(out)

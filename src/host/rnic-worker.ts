@@ -33,7 +33,7 @@ const rnic = new Rnic({
     asyncEvents[ev.name] = (asyncEvents[ev.name] ?? 0) + 1
   },
 })
-const loop = new RnicLoop(rnic, d.spinUs)
+const loop = new RnicLoop(rnic, d.spinUs, link)
 
 // The engine copies payloads into VM memory (a SharedArrayBuffer) word-wise only when the payload is 4-byte aligned
 // relative to its destination, i.e. when the frame starts at 2 mod 4 (14 + 20 + 8 + 12 = 54 bytes of headers);

@@ -1,8 +1,9 @@
 // The host-to-host wire, used inside a host's RNIC worker: a full mesh of Unix stream sockets (lower host
 // index connects to higher) carrying u32 length-prefixed Ethernet frames. It is the RNIC engine's Port:
 // transmit(frame, off, len) routes by destination IPv4 (bytes 30..33 of the Ethernet frame) and coalesces
-// frames into a reused send buffer per peer, flushed on setImmediate or once it passes ~256 KiB; received
-// frames are parsed in place and handed to onFrame(buf, off, len) — the buffer is only valid during the call.
+// frames into a reused send buffer per peer, written once it passes ~256 KiB, at the end of a batch (the
+// owner's engine pass: beginBatch/endBatch), else on setImmediate; received frames are
+// parsed in place and handed to onFrame(buf, off, len) — the buffer is only valid during the call.
 import fs from 'node:fs'
 import net from 'node:net'
 import {FrameParser, type FrameHandler} from './framing.js'
@@ -24,6 +25,7 @@ export const FLUSH_BYTES = 256 * 1024
 const BUF_BYTES = FLUSH_BYTES + 80 * 1024 // one max frame past the flush mark still fits
 const MAX_BACKLOG = 8 * 1024 * 1024 // bytes queued in the socket before transmit drops (a full NIC queue)
 export const WIRE_MAX_FRAME = 64 * 1024
+const NO_BATCH = process.env.MASQ_WIRE_BATCH === '0' // A/B switch for bench:wire: flush on setImmediate only
 
 export function ipv4ToU32(ip: string): number {
   const p = ip.split('.').map(Number)
@@ -56,6 +58,8 @@ export class WireLink implements Port {
   private server: net.Server | undefined
   private closed = false
   private readonly inbound = new Set<net.Socket>()
+  private batchDepth = 0
+  private dirty: number[] = [] // peers with staged bytes and no write scheduled yet
 
   constructor(private readonly opts: WireLinkOptions) {
     this.counters = opts.counters ?? new Float64Array(WIRE_COUNTERS.length)
@@ -161,12 +165,29 @@ export class WireLink implements Port {
     if (p.fill >= this.flushBytes) this.flush(host)
     else if (!p.scheduled) {
       p.scheduled = true
-      setImmediate(() => {
-        p.scheduled = false
-        this.flush(host)
-      })
+      // inside a batch the frames of this round go out in one write at endBatch, without an event-loop turn
+      if (this.batchDepth > 0) this.dirty.push(host)
+      else setImmediate(() => this.flushScheduled(host))
     }
     return true
+  }
+
+  /** Frames transmitted until the matching endBatch are written together when it ends (batches nest). */
+  beginBatch(): void {
+    if (NO_BATCH) return
+    this.batchDepth++
+  }
+
+  endBatch(): void {
+    if (NO_BATCH || --this.batchDepth > 0) return
+    const d = this.dirty
+    for (let i = 0; i < d.length; i++) this.flushScheduled(d[i]!)
+    d.length = 0
+  }
+
+  private flushScheduled(host: number): void {
+    this.peers[host]!.scheduled = false
+    this.flush(host)
   }
 
   private flush(host: number): void {
@@ -233,6 +254,7 @@ export class WireLink implements Port {
     this.count('connects')
     const rx = parser ?? new FrameParser((buf, off, len) => this.receive(buf, off, len), WIRE_MAX_FRAME, () => this.count('rxOversize'))
     s.removeAllListeners('data')
+    // not a batch per read: the ACKs of all reads of one poll phase leave together on setImmediate (check phase)
     s.on('data', (c: Buffer) => {
       this.count('rxReads')
       rx.push(c)

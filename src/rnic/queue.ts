@@ -127,6 +127,16 @@ export class Ring {
 
 /** Per-RNIC doorbell: word 0 is a global counter every poster bumps (Atomics.add + Atomics.notify). */
 export const DOORBELL_WORDS = 16
+// Words 1 and 2: the emulator's MONITOR/MWAIT. A guest that polls its memory for an RDMA WRITE (perftest
+// write_lat) would spin on a core the RNIC threads need; instead it arms DMA_WAITERS and sleeps on DMA_EPOCH,
+// which the responder bumps after every WRITE payload it places (and notifies only when someone waits).
+export const DMA_EPOCH = 1
+export const DMA_WAITERS = 2
+/** The responder placed WRITE data in guest memory: wake guests that wait for memory to change. */
+export function dmaWritten(db: Int32Array): void {
+  Atomics.add(db, DMA_EPOCH, 1)
+  if (Atomics.load(db, DMA_WAITERS) !== 0) Atomics.notify(db, DMA_EPOCH)
+}
 export function ringDoorbell(db: Int32Array): void {
   Atomics.add(db, 0, 1)
   Atomics.notify(db, 0)

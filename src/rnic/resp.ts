@@ -233,6 +233,7 @@ function execute(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
     if (pkt.payloadLen > 0) {
       const mr = ctx.mr!
       copy(mr.u8, ctx.mrOff, nic.rxFrame, pkt.payloadOff, pkt.payloadLen)
+      Q.dmaWritten(nic.doorbell)
       qp.respAdv += pkt.payloadLen
       qp.respResid -= pkt.payloadLen
     }

@@ -82,6 +82,31 @@ export class Context {
     this.doorbell = new Int32Array(info.doorbell)
   }
 
+  /**
+   * Block the calling thread until bytes[index] === value, as a guest polling its memory for a peer's RDMA WRITE
+   * (perftest write_lat) does; false after timeoutMs. Spins for spinUs, then sleeps on the RNIC's DMA epoch
+   * (queue.ts DMA_EPOCH, bumped by the responder after each WRITE it places) so that the spinning guest does not
+   * take the core its RNIC thread needs. Uses Atomics.wait: only for a thread that does not run the engine itself.
+   */
+  waitMemory(bytes: Uint8Array, index: number, value: number, spinUs = 20, timeoutMs = 20_000): boolean {
+    if (Atomics.load(bytes, index) === value) return true
+    const db = this.doorbell
+    const t0 = performance.now()
+    const spinMs = spinUs / 1000
+    for (let k = 0; Atomics.load(bytes, index) !== value; k++) {
+      if ((k & 63) !== 0) continue
+      const el = performance.now() - t0
+      if (el > timeoutMs) return false
+      if (el < spinMs) continue
+      Atomics.add(db, Q.DMA_WAITERS, 1)
+      const epoch = Atomics.load(db, Q.DMA_EPOCH)
+      // bounded slices: a relayed doorbell (freeflow's shadow) never sees the epoch move
+      if (Atomics.load(bytes, index) !== value) Atomics.wait(db, Q.DMA_EPOCH, epoch, 2)
+      Atomics.sub(db, Q.DMA_WAITERS, 1)
+    }
+    return true
+  }
+
   /** The VM bytes an SGE names (inline sends), or undefined when outside this VM's memory. */
   sgeBytes(g: Sge): Uint8Array | undefined {
     const m = this.memory

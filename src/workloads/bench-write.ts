@@ -125,7 +125,16 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   let deadline = 0
   // contract, -D: iteration bytes cycle 1..254 and the client ends the ping-pong with STOP (the buffer starts at 0)
   const STOP = 0xff
+  // poll the byte like perftest, but sleep on the RNIC's DMA epoch after spinUs (ctx.waitMemory) so two polling VMs
+  // do not starve the RNIC threads on a small machine; -D runs keep the plain spin because they must also see STOP
+  const spinForever = p.spinForever === true || p.spinForever === 'true'
   const waitByte = (v: number): boolean => {
+    if (!latDurationMs) {
+      if (!ctx.waitMemory(rx, last, v, spinForever ? WAIT_MS * 1000 : Number(p.spinUs ?? 20), WAIT_MS)) {
+        throw new Error(`write_lat: no WRITE from the peer (waiting for ${v})`)
+      }
+      return true
+    }
     deadline = Date.now() + WAIT_MS
     let k = 0
     let b = 0

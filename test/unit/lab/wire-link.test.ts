@@ -92,6 +92,27 @@ describe('WireLink', () => {
     expect(counter(links[1], 'rxFrames')).toBe(500)
   })
 
+  it('frames sent inside a batch leave in one write per peer when the batch ends, without waiting a loop turn', async () => {
+    await links[0].waitConnected(1, 5000)
+    await links[0].waitConnected(2, 5000)
+    const w0 = counter(links[0], 'txWrites')
+    links[0].beginBatch()
+    links[0].beginBatch() // batches nest: only the outer end writes
+    for (let i = 0; i < 10; i++) links[0].transmit(frameTo(1 + (i % 2), i), 0, 100)
+    links[0].endBatch()
+    expect(counter(links[0], 'txWrites')).toBe(w0)
+    links[0].endBatch()
+    expect(counter(links[0], 'txWrites')).toBe(w0 + 2) // synchronously, one per peer
+    await until(() => got[1].length === 5 && got[2].length === 5)
+    expect(got[1].map((f) => f.tag)).toEqual([0, 2, 4, 6, 8])
+    await new Promise((r) => setImmediate(r))
+    expect(counter(links[0], 'txWrites')).toBe(w0 + 2) // nothing left for the setImmediate path
+    links[0].transmit(frameTo(1, 77), 0, 100) // outside a batch: written on setImmediate
+    expect(counter(links[0], 'txWrites')).toBe(w0 + 2)
+    await until(() => got[1].length === 6)
+    expect(counter(links[0], 'txWrites')).toBe(w0 + 3)
+  })
+
   it('answers in both directions on one connection and delivers to itself by loopback', async () => {
     await links[2].waitConnected(0, 5000)
     const back = Buffer.alloc(100)
