@@ -3,7 +3,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import {MessageChannel, Worker, type MessagePort} from 'node:worker_threads'
+import {AuditLog} from '../backend/audit.js'
 import {Backend} from '../backend/backend.js'
+import {QuotaLedger} from '../backend/quota.js'
 import type {Host, ResolvedPlan, Vm} from '../topology/types.js'
 import {log, memoryMiB} from '../lab/daemon.js'
 import {RpcError, type RpcHandlers} from '../lab/rpc.js'
@@ -29,13 +31,37 @@ export class HostAgent {
   private readonly vms = new Map<string, VmHandle>()
   private stopping = false
   private readonly controller: ControllerLink
-  readonly backend = new Backend()
+  readonly audit: AuditLog
+  readonly backend: Backend
+  /** RConnrename's (VNI, vIP) -> location cache; dropped when the controller reports a new registry generation. */
+  private readonly lookups = new Map<string, {wireIp: string} | null>()
 
   constructor(private readonly plan: ResolvedPlan, node: string, private readonly socketDir: string, private readonly labDir?: string) {
     const host = plan.hosts.find((h) => h.name === node)
     if (!host) throw new Error(`host ${node} is not in the plan`)
     this.host = host
     this.controller = new ControllerLink(path.join(socketDir, socketNames.controller), {host: node, pid: process.pid})
+    // one audit log per lab: every process appends its denials (O_APPEND, one write per line) to audit.jsonl
+    this.audit = new AuditLog({lab: plan.name, host: node, file: labDir ? path.join(labDir, 'audit.jsonl') : undefined})
+    this.backend = new Backend({audit: this.audit, quota: new QuotaLedger(plan.tenants, [], this.audit), hostGids: this.gids(),
+      lookup: (vni, vip) => this.lookup(vni, vip)})
+  }
+
+  /** Where (VNI, vIP) lives on the fabric, asked of the controller once and cached (null = not in that VPC). */
+  private async lookup(vni: number, vip: string): Promise<{wireIp: string} | null> {
+    const key = `${vni}/${vip}`
+    const have = this.lookups.get(key)
+    if (have !== undefined) return have
+    let loc: {wireIp: string} | null
+    try {
+      const r = await this.controller.call<{wireIp: string}>('lookup', {vni, vip})
+      loc = {wireIp: r.wireIp}
+    } catch (err) {
+      if ((err as {code?: number}).code !== -32004) throw err // controller unreachable: not cached
+      loc = null
+    }
+    this.lookups.set(key, loc)
+    return loc
   }
 
   private routes(): Array<[string, number]> {
