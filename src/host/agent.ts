@@ -11,7 +11,9 @@ import {log, memoryMiB} from '../lab/daemon.js'
 import {RpcError, type RpcHandlers} from '../lab/rpc.js'
 import {socketNames} from '../lab/sockets.js'
 import {WIRE_COUNTERS} from '../lab/wire-link.js'
+import {MessagePortChannel} from '../verbs/channel.js'
 import {WorkerChannel} from './channel.js'
+import {CmHost} from './cm-host.js'
 import {ControllerLink} from './controller-link.js'
 import type {RnicWorkerData, VmWorkerData} from './messages.js'
 
@@ -33,6 +35,7 @@ export class HostAgent {
   private readonly controller: ControllerLink
   readonly audit: AuditLog
   readonly backend: Backend
+  cm!: CmHost
   /** RConnrename's (VNI, vIP) -> location cache; dropped when the controller reports a new registry generation. */
   private readonly lookups = new Map<string, {wireIp: string} | null>()
 
@@ -123,6 +126,12 @@ export class HostAgent {
         }
       })
     })
+    // the host CM agent's own command port to the RNIC: it moves the VMs' QPs for rdma_cm (trusted path)
+    const cmPort = new MessageChannel()
+    await this.rnicChannel.request({type: 'attachVm', vm: `cm@${this.host.name}`, memory: new SharedArrayBuffer(8), verbs: cmPort.port2}, 10_000, [cmPort.port2])
+    this.cm = new CmHost(this.plan, this.host.name, this.rnic, new MessagePortChannel(cmPort.port1),
+      (method, params, timeoutMs) => this.controller.call(method, params, timeoutMs), this.backend, (vni, vip) => this.lookup(vni, vip))
+    await this.cm.start()
   }
 
   /** Start the workers of this host's VMs (idempotent); resolves when every VM answers ping. */
@@ -150,8 +159,15 @@ export class HostAgent {
     const worker = new Worker(VM_WORKER, {workerData: wd, transferList: [port2, vmVerbs]})
     const h: VmHandle = {vm, state: 'starting', worker, channel: new WorkerChannel(port1), memory}
     this.vms.set(vm.name, h)
+    this.cm.attach(vm, port1)
     port1.on('message', (m: {call?: number; method?: string; params?: any}) => {
-      if (typeof m?.call === 'number') void this.vmCall(port1, m.call, String(m.method), m.params ?? {})
+      if (typeof m?.call !== 'number') return
+      // rdma_cm calls are taken in arrival order and start synchronously (ucma serialises a file's writes)
+      if (m.method === 'cm') {
+        void this.cm.op(vm.name, m.params ?? {}).then((result) => port1.postMessage({call: m.call, result}))
+        return
+      }
+      void this.vmCall(port1, m.call, String(m.method), m.params ?? {})
     })
     worker.on('error', (err) => {
       h.state = 'failed'
@@ -237,6 +253,7 @@ export class HostAgent {
       controller: this.controller.connected ? 'connected' : 'disconnected',
       qps: (rnic as {qps?: number}).qps ?? 0,
       backend: this.backend.stats(),
+      cm: {...this.cm?.stats, errors: this.cm?.agent.errors.count ?? 0, live: this.cm?.agent.liveConnections().length ?? 0},
       counters: {wire: this.wireCounters(), rnic: (rnic as {port?: unknown}).port, drops: (rnic as {drops?: unknown}).drops},
     }
   }
@@ -270,6 +287,16 @@ export class HostAgent {
       },
       // The backend asks the controller where a (VNI, vIP) lives: the RConnrename lookup (step 4).
       lookup: (p) => this.controller.call('lookup', p),
+      // RConntrack: the controller resets this host's ends of connections a rule change no longer allows
+      resetConnections: (p: {conns?: unknown}) => {
+        if (!Array.isArray(p?.conns)) throw new RpcError(-32602, 'resetConnections needs {conns: [...]}')
+        return this.cm.resetConnections(p.conns)
+      },
+      // the registry changed: drop the cached lookups (RConnrename asks again)
+      registryChanged: () => {
+        this.lookups.clear()
+        return {ok: true}
+      },
       shutdown: () => {
         setImmediate(stop)
         return {ok: true}

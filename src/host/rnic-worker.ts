@@ -66,6 +66,15 @@ function attachVm(name: string, memory: SharedArrayBuffer, verbs?: MessagePort):
   return {vms: vms.size}
 }
 
+// QP1 (GSI): CM MADs go to the host CM agent on the main thread and come back from it to be sent (provider
+// traffic; the agent picks the DSCP). The MAD view is only valid during the call: copy it.
+rnic.gsi.onMad = (mad, from) => parent.postMessage({type: 'mad', mad: mad.slice(), from: {...from}})
+parent.on('message', (m: {type?: string; id?: unknown; srcIp?: number; dstIp?: number; dscp?: number; mad?: Uint8Array}) => {
+  if (m?.type !== 'sendMad' || m.id !== undefined || !m.mad) return
+  rnic.sendMad(m.srcIp!, m.dstIp!, m.dscp ?? 0, m.mad)
+  loop.kick()
+})
+
 const flushTimer = capture ? setInterval(() => capture.flush(), 500) : undefined
 flushTimer?.unref()
 
