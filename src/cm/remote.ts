@@ -80,9 +80,12 @@ export class RemoteCmId {
 export type RemoteCmEvent = Omit<RdmaCmEvent, 'id' | 'listenId'> & {id: RemoteCmId; listenId?: RemoteCmId}
 
 /** The librdmacm API one VM sees in a lab (the same calls as RdmaCm in process). */
+// Ids and channels are numbered per VM worker, not per RemoteCm: concurrent runs in one VM each have their own
+// RemoteCm (destroyed with the run, like a process's ids) over the same port to the host.
+let nextId = 1
+let nextChannel = 1
+
 export class RemoteCm {
-  private nextId = 1
-  private nextChannel = 1
   private readonly ids = new Map<number, RemoteCmId>()
   private readonly channels = new Map<number, EventChannel>()
   private readonly channelNum = new WeakMap<EventChannel, number>()
@@ -93,7 +96,7 @@ export class RemoteCm {
 
   createEventChannel(): EventChannel {
     const ch = new EventChannel()
-    const n = this.nextChannel++
+    const n = nextChannel++
     this.channels.set(n, ch)
     this.channelNum.set(ch, n)
     return ch
@@ -103,10 +106,14 @@ export class RemoteCm {
     if (ps !== PortSpace.TCP && ps !== PortSpace.UDP) throw new CmError(CmErrno.EINVAL, `port space 0x${ps.toString(16)}`)
     const n = this.channelNum.get(channel)
     if (n === undefined) throw new CmError(CmErrno.EINVAL, 'not an event channel of this rdma_cm')
-    const id = new RemoteCmId(this, this.nextId++, channel, context, ps)
+    const id = new RemoteCmId(this, nextId++, channel, context, ps)
     this.ids.set(id.num, id)
     this.link.send('cm', {op: 'createId', id: id.num, channel: n, ps})
     return id
+  }
+
+  ownsChannel(n: number): boolean {
+    return this.channels.has(n)
   }
 
   /** A run ended (like a process exiting): every id it left is destroyed, so its ports and listeners are freed. */
@@ -143,15 +150,15 @@ export class RemoteCm {
   }
 
   /** An event pushed by the host agent. */
-  onEvent(m: {channel: number; event: number; status: number; id: number; listenId?: number; param: RdmaCmEvent['param'];
+  onEvent(m: {channel: number; event: number; status: number; cmId: number; listenId?: number; param: RdmaCmEvent['param'];
     qpState?: number; local?: SockAddr; peer?: SockAddr}): void {
     const ch = this.channels.get(m.channel)
     if (!ch) return
     const listener = m.listenId !== undefined ? this.ids.get(m.listenId) : undefined
-    let id = this.ids.get(m.id)
+    let id = this.ids.get(m.cmId)
     if (!id) { // a CONNECT_REQUEST's new id: the listener's channel and context (cma_ib_req_handler)
-      id = new RemoteCmId(this, m.id, ch, listener?.context ?? null, listener?.ps ?? PortSpace.TCP)
-      this.ids.set(m.id, id)
+      id = new RemoteCmId(this, m.cmId, ch, listener?.context ?? null, listener?.ps ?? PortSpace.TCP)
+      this.ids.set(m.cmId, id)
     }
     id.update({local: m.local, peer: m.peer, qpState: m.qpState})
     ch.push({event: m.event, name: EVENT_NAME[m.event]!, status: m.status, id, listenId: listener, param: m.param} as unknown as RdmaCmEvent)

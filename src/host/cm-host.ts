@@ -167,7 +167,7 @@ export class CmHost {
     const qp = e.id.qp as unknown as HostQp | undefined
     if (e.event === CmEvent.ESTABLISHED && qp && e.id.ps === PortSpace.TCP) void this.established(v, e.id)
     if ((e.event === CmEvent.DISCONNECTED || e.event === CmEvent.REJECTED) && qp) void this.closed(v, qp.qpn)
-    v.port.postMessage({type: 'cmEvent', channel, event: e.event, status: e.status, id: idNum,
+    v.port.postMessage({type: 'cmEvent', channel, event: e.event, status: e.status, cmId: idNum,
       listenId: e.listenId ? this.numOf.get(e.listenId)?.num : undefined, param: e.param, qpState: qp?.state,
       local: e.id.localAddr, peer: e.id.peerAddr})
   }

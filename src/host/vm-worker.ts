@@ -25,7 +25,10 @@ const channel = new MessagePortChannel(d.verbs)
 let nextCall = 1
 const calls = new Map<number, {resolve: (v: any) => void; reject: (e: Error) => void}>()
 d.port.on('message', (m: {type?: string; call?: number; result?: unknown; error?: string}) => {
-  if (m?.type === 'cmEvent') return cm.onEvent(m as any)
+  if (m?.type === 'cmEvent') {
+    for (const c of cms) if (c.ownsChannel((m as {channel: number}).channel)) return c.onEvent(m as any)
+    return
+  }
   if (typeof m?.call !== 'number') return
   const c = calls.get(m.call)
   if (!c) return
@@ -41,11 +44,12 @@ function agentCall<T>(method: string, params: unknown): Promise<T> {
   })
 }
 
-// rdma_cm: a proxy to the host's CM agent over the same port (src/cm/remote.ts)
-const cm = new RemoteCm({
-  call: (op, params) => agentCall(op, params),
-  send: (op, params) => void agentCall(op, params).catch(() => undefined),
-})
+// rdma_cm: a proxy to the host's CM agent over the same port (src/cm/remote.ts), one per run
+const cmLink = {
+  call: <T>(op: string, params: Record<string, unknown>) => agentCall<T>(op, params),
+  send: (op: string, params: Record<string, unknown>) => void agentCall(op, params).catch(() => undefined),
+}
+const cms = new Set<RemoteCm>()
 
 let runs = 0
 let failures = 0
@@ -54,6 +58,8 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   runs++
   const started = performance.now()
   const name = d.vm.name
+  const cm = new RemoteCm(cmLink)
+  cms.add(cm)
   try {
     const workload = await loadWorkload(m.workload)
     const ctx: WorkloadContext = {
@@ -74,6 +80,7 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
     return {vm: name, ok: false, ms: performance.now() - started, error: e?.message ?? String(err), stack: e?.stack}
   } finally {
     cm.destroyAll()
+    cms.delete(cm)
   }
 }
 
