@@ -127,3 +127,31 @@ describe('MasQ policy in a running lab (rdma_cm through the host CM agents)', ()
     expect(reqs.stdout.trim().split('\n').filter(Boolean).length).toBeGreaterThan(0)
   }, 60_000)
 })
+
+describe('rdma_cm in every virtualization mode (examples/modes.yaml)', () => {
+  let modes: string
+
+  beforeAll(async () => {
+    modes = path.join(dir, 'modes.yaml')
+    fs.copyFileSync(path.join(FIXTURES, '..', '..', '..', '..', 'examples', 'modes.yaml'), modes)
+    const r = await masq.run(['up', modes, '--json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+  }, 120_000)
+
+  afterAll(async () => {
+    await masq.run(['down', modes])
+  })
+
+  // masq/freeflow through the backend and the VPC hooks, hyv through the backend only, sriov/bare straight to the
+  // RNIC; the CM agent of each host sets every connection up (sriov: over the VF address, no rules)
+  for (const prefix of ['masq', 'ff', 'sriov', 'hyv', 'bare']) {
+    it(`${prefix}: connect, SEND, disconnect over rdma_cm between two hosts`, async () => {
+      const args = ['run', modes, PAIR, '--vm', `${prefix}2`, '--peer', `${prefix}1`, '--json', '--param', 'port=7000']
+      const r = await masq.run(args)
+      const res = JSON.parse(r.stdout)
+      expect(res.ok, r.stdout).toBe(true)
+      expect(res.server.result.received).toBe('tenant:t1')
+      expect(res.client.result.event).toBe('DISCONNECTED')
+    }, 60_000)
+  }
+})
