@@ -34,6 +34,10 @@ export interface BackendOptions {
   hostGids?: string[]
   /** RConnrename's lookup; without it a masq VM's address vectors are refused (no controller to ask). */
   lookup?: VipLookup
+  /** A tenant QP was created or destroyed: the host puts it into its tenant's rate-limit group in the RNIC. */
+  onQp?: (vm: Vm, qpn: number, created: boolean) => void
+  /** The DSCP a VM's traffic is marked with (its tenant's, never the provider's): forced into every AV it sets. */
+  dscpOf?: (vm: Vm) => number
 }
 
 /** The peer a QP was connected to (its first RTR, or the CM): later modifies may not re-point it (C11, C21). */
@@ -211,6 +215,7 @@ class VmSession {
         const c = H.create(vm, 'qp', r.qpn, parents)
         if (!c.ok) return c
         this.qpHandle.set(r.qpn, c.handle)
+        this.opts.onQp?.(this.vm, r.qpn, true)
         return r
       }
       case 'destroyQp': {
@@ -222,6 +227,7 @@ class VmSession {
         this.qpHandle.delete(a)
         this.peers.delete(a)
         this.release('qps')
+        this.opts.onQp?.(this.vm, a, false)
         return r
       }
       case 'queryQp': {
@@ -270,8 +276,10 @@ class VmSession {
         if (!r.ok) return this.refuse(r.errno, r.message)
       }
     }
-    if (!(mask & M.AV) || !vpcMode(this.vm)) return attr
-    return this.rename(attr)
+    if (!(mask & M.AV)) return attr
+    // DSCP marking: a tenant cannot pick its traffic class (the provider's class would outrank every tenant)
+    if (this.opts.dscpOf) attr = {...attr, ahAttr: {...attr.ahAttr!, trafficClass: this.opts.dscpOf(this.vm) << 2}}
+    return vpcMode(this.vm) ? this.rename(attr) : attr
   }
 
   /** RConnrename: the AV names the peer's vIP; the QP context gets the host GIDs, looked up in this VPC. */

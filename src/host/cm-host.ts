@@ -19,6 +19,7 @@ import type {QpAttr} from '../rnic/qp.js'
 import type {ResolvedPlan, Vm} from '../topology/types.js'
 import {MessagePortChannel} from '../verbs/channel.js'
 import type {Backend} from '../backend/backend.js'
+import {dscpFor} from '../fabric/tenant-qos.js'
 import type {Pd, Qp} from '../verbs/verbs.js'
 
 /** MADs between the agent (main thread) and the RNIC worker's QP1: {type: 'mad'} both ways, no reply. */
@@ -46,11 +47,13 @@ class HostQp {
   readonly pd: {ctx: {info: {maxMtu: number; gids: Array<string | null>}}}
 
   constructor(readonly qpn: number, info: {maxMtu: number; gids: Array<string | null>}, private readonly rnic: MessagePortChannel,
-    private readonly onRtr: (qpn: number, attr: QpAttr) => void) {
+    private readonly onRtr: (qpn: number, attr: QpAttr) => void, private readonly trafficClass: number | undefined) {
     this.pd = {ctx: {info}}
   }
 
   async modify(attr: QpAttr, mask: number): Promise<void> {
+    // the connection's packets carry the tenant's DSCP (the agent's own MADs carry the provider's)
+    if ((mask & M.AV) && this.trafficClass !== undefined) attr = {...attr, ahAttr: {...attr.ahAttr!, trafficClass: this.trafficClass}}
     const r = await this.rnic.call('modifyQp', this.qpn, attr, mask) as {errno?: number; message?: string}
     if (r && typeof r.errno === 'number') throw new CmError(r.errno, `modifyQp: ${r.message}`)
     if (mask & M.STATE) this.state = attr.qpState!
@@ -250,7 +253,7 @@ export class CmHost {
           const hostQp = new HostQp(qpn, this.info!, this.rnic, (q, attr) => {
             const peer = need().peerAddr
             session?.trackPeer(q, {peerQpn: attr.destQpNum!, peerGid: `::ffff:${peer?.ip ?? '0.0.0.0'}`})
-          })
+          }, v.vm.mode === 'sriov' || v.vm.mode === 'bare' ? undefined : dscpFor(this.plan, {kind: 'tenant', tenant: v.vm.tenant}) << 2)
           const pd = {createQp: async () => hostQp} as unknown as Pd
           await v.cm.createQp(need(), pd, p.attr)
           return addrs(id)

@@ -107,6 +107,11 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
         lastFault: rnic.lastFault,
       }
     }
+    case 'setRateLimit': { // from the host agent only (trusted): a tenant's QPs share one budget
+      const r = rnic.setRateLimit({group: m.group, qpns: m.qpns, bytesPerSec: m.bytesPerSec, burstBytes: m.burstBytes})
+      loop.kick()
+      return r
+    }
     case 'qpCounters':
       return rnic.counters().qps
     case 'setSpin':
