@@ -3,6 +3,8 @@
 // A rule change re-checks every tracked connection and pushes `resetConnections` to the hosts of both ends.
 import path from 'node:path'
 import {AuditLog} from '../backend/audit.js'
+import {ConnectRateLimiter} from '../backend/connect-rate.js'
+import {RejReason} from '../rdma-constants.js'
 import {daemonArgs, log, memoryMiB, onTerminate} from '../lab/daemon.js'
 import {RpcClient, RpcError, RpcServer} from '../lab/rpc.js'
 import {socketNames} from '../lab/sockets.js'
@@ -16,6 +18,8 @@ const args = daemonArgs()
 const audit = new AuditLog({lab: args.plan.name, host: 'controller', file: path.join(path.dirname(args.planFile), 'audit.jsonl')})
 const admission = new Admission(args.plan, audit)
 const registry = admission.registry
+// connection setups per second per tenant, lab-wide: every active setup of a masq VM asks `admit` here first
+const connectRate = new ConnectRateLimiter(args.plan.tenants, {audit})
 const started = Date.now()
 const counters = {lookups: 0, admits: 0, refused: 0, established: 0, closed: 0, ruleChanges: 0, resets: 0}
 const rendezvous = new Rendezvous()
@@ -81,6 +85,12 @@ const server: RpcServer = new RpcServer({
   admit: (p: {srcVm?: unknown; dstVip?: unknown; port?: unknown}) => {
     if (typeof p.srcVm !== 'string' || typeof p.dstVip !== 'string' || typeof p.port !== 'number') throw bad('admit needs {srcVm, dstVip, port}')
     counters.admits++
+    const src = registry.vm(p.srcVm)
+    const rate = src ? connectRate.tryConnect(src.tenant, src.name) : {ok: true as const}
+    if (!rate.ok) {
+      counters.refused++
+      return {ok: false, reason: 'connect-rate', rej: RejReason.NO_RESOURCES, message: rate.message}
+    }
     const r = admission.admit({srcVm: p.srcVm, dstVip: p.dstVip, port: p.port})
     if (!r.ok) counters.refused++
     return r.ok ? {ok: true, dst: flatLocation(r.dst)} : {ok: false, reason: r.reason, rej: 'rej' in r ? r.rej : 12, message: r.message}
