@@ -75,7 +75,7 @@ export class CmHost {
   private readonly vms = new Map<string, VmCm>()
   private readonly numOf = new WeakMap<CmId, {vm: VmCm; num: number}>()
   /** live connections registered with the controller, by the local (VM, QPN) */
-  private readonly conns = new Map<string, {id: CmId; connId?: number}>()
+  private readonly conns = new Map<string, {id: CmId; connId?: number; registered?: Promise<void>}>()
   private info: {maxMtu: number; gids: Array<string | null>} | undefined
   readonly stats = {ops: 0, opErrors: 0, established: 0, resets: 0, trackErrors: 0}
 
@@ -179,15 +179,20 @@ export class CmHost {
   private async established(v: VmCm, id: CmId): Promise<void> {
     const qpn = id.qp!.qpn
     const key = `${v.vm.name}/${qpn}`
-    const rec: {id: CmId; connId?: number} = {id}
+    const rec: {id: CmId; connId?: number; registered?: Promise<void>} = {id}
     this.conns.set(key, rec)
     this.stats.established++
     if (id.passive || !vpcMode(v.vm)) return
-    try {
-      const r = await this.controller<{id: number}>('establish', {srcVm: v.vm.name, dstVip: id.peerAddr!.ip,
-        port: id.peerAddr!.port, srcQpn: qpn, dstQpn: id.conn?.remoteQpn ?? 0})
+    let refused = false
+    // a disconnect that comes before the controller's answer waits for it (closed()), so nothing stays tracked
+    rec.registered = this.controller<{id: number}>('establish', {srcVm: v.vm.name, dstVip: id.peerAddr!.ip,
+      port: id.peerAddr!.port, srcQpn: qpn, dstQpn: id.conn?.remoteQpn ?? 0}).then((r) => {
       rec.connId = r.id
-    } catch {
+    }, () => {
+      refused = true
+    })
+    await rec.registered
+    if (refused) {
       // refused at establishment (a rule changed between REQ and RTU) or controller down: reset it here
       this.stats.trackErrors++
       await this.resetOne(key)
@@ -199,6 +204,7 @@ export class CmHost {
     const rec = this.conns.get(key)
     if (!rec) return
     this.conns.delete(key)
+    await rec.registered
     if (rec.connId !== undefined) await this.controller('closeConnection', {id: rec.connId}).catch(() => undefined)
   }
 
