@@ -130,13 +130,14 @@ const server: RpcServer = new RpcServer({
     const parsed = parseRuleArgs(p.argv as string[])
     if (!parsed.ok) throw new RpcError(-32602, parsed.errors.join('; '))
     const t0 = performance.now()
+    const startedAt = Date.now()
     const r = admission.changeRules(parsed.change)
     if (!r.ok) throw new RpcError(-32006, r.message)
     counters.ruleChanges++
     counters.resets += r.resets.length
     const hostsReset = await pushResets(r.byHost)
     return {version: r.version, resets: r.resets.map((v) => ({id: v.conn.id, src: v.conn.srcVm, dst: v.conn.dstVm, port: v.conn.port, reason: v.reason})),
-      hosts: hostsReset, ms: performance.now() - t0}
+      hosts: hostsReset, ms: performance.now() - t0, startedAt}
   },
   publish: (p: {key?: unknown; value?: unknown}) => {
     if (typeof p.key !== 'string') throw bad('publish needs {key: string, value}')

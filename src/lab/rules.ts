@@ -12,6 +12,8 @@ export interface RulesResult {
   hosts: Record<string, number | string>
   /** the controller's time from the change to the last host's reset reply */
   controllerMs: number
+  /** wall-clock ms when the controller applied the change (to compare with when applications saw DISCONNECTED) */
+  startedAt: number
   /** the command's round trip (what `masq rules` prints) */
   ms: number
 }
@@ -25,12 +27,12 @@ export async function changeRules(ref: {name: string; labDir: string}, argv: str
   const ctl = state?.processes.find((p) => p.role === 'controller')
   if (!state || !ctl) throw new RulesError(`lab ${ref.name} is not running (no controller in ${ref.labDir})`)
   const t0 = performance.now()
-  let r: {version: number; resets: RulesResult['resets']; hosts: RulesResult['hosts']; ms: number}
+  let r: {version: number; resets: RulesResult['resets']; hosts: RulesResult['hosts']; ms: number; startedAt: number}
   try {
     r = await rpcCall(ctl.socket, 'changeRules', {argv}, 10_000)
   } catch (err) {
     throw new RulesError((err as Error).message)
   }
   return {version: 1, lab: state.lab, change: argv.join(' '), rulesVersion: r.version, resets: r.resets, hosts: r.hosts,
-    controllerMs: r.ms, ms: performance.now() - t0}
+    controllerMs: r.ms, startedAt: r.startedAt, ms: performance.now() - t0}
 }

@@ -97,6 +97,10 @@ describe('MasQ policy in a running lab (rdma_cm through the host CM agents)', ()
       expect(side.result.event, JSON.stringify(side)).toBe('DISCONNECTED')
       expect(side.result.flushed).toBeGreaterThan(0)
     }
+    // both applications saw DISCONNECTED this long after the change (same machine, same wall clock)
+    const seen = Math.max(c.client.result.disconnectedAt, c.server.result.disconnectedAt) - rules.startedAt
+    console.log(`rules remove: both ends DISCONNECTED ${seen} ms after the change`)
+    expect(seen).toBeLessThan(1000) // target 100 ms; generous for a loaded 2-core CI machine
     // the allowed connection is untouched: still tracked, and it ends normally when released
     expect(await rpcCall<Array<{port: number}>>(ctlSocket(), 'connections')).toMatchObject([{port: 7000}])
     await rpcCall(ctlSocket(), 'publish', {key: 'release/keep', value: true})
