@@ -1,39 +1,74 @@
 // The MasQ backend's control path (DESIGN §1 "hybrid virtualization"): every control verb of a hyv/masq/freeflow
 // VM arrives here over its virtio channel, is checked against what that VM owns, and is executed on the RNIC
-// worker over the VM's command port. The backend keeps per-VM ownership of PDs, CQs, QPs and MRs, so a VM can
-// never name another VM's objects (they share one RNIC). Policy (quotas, RConnrename, RConntrack) plugs in at
-// `check` / after `forward`. In freeflow mode the doorbell is relayed too: the VM rings a shadow doorbell that
+// worker over the VM's command port. The backend owns every PD, CQ, QP and MR through per-VM handle tables
+// (handles.ts), so a VM can never name another VM's objects (they share one RNIC); it charges quotas (quota.ts),
+// refuses raw QPs, controlled Q_Keys and re-pointed destinations (verbs-guard.ts), audits every denial, gives
+// masq/freeflow devices their own address (vBond) and renames virtual GIDs to host GIDs (RConnrename). In freeflow mode the doorbell is relayed too: the VM rings a shadow doorbell that
 // this thread forwards, so every posted WQE crosses the backend (FreeFlow's software relay).
 import type {MessagePort} from 'node:worker_threads'
-import {Errno} from '../rdma-constants.js'
+import {Errno, QpAttrMask as M} from '../rdma-constants.js'
 import {DOORBELL_WORDS} from '../rnic/queue.js'
 import {isRnicError, type RnicError} from '../rnic/rnic.js'
 import {MessagePortChannel, type CommandName} from '../verbs/channel.js'
+import type {QpAttr} from '../rnic/qp.js'
 import type {Vm} from '../topology/types.js'
+import type {AuditContext, AuditSink} from './audit.js'
+import {Handles} from './handles.js'
+import type {QuotaKind, QuotaLedger} from './quota.js'
+import {parseGid, VerbsGuard} from './verbs-guard.js'
 
 interface AtomicsWaitAsync {
   waitAsync(a: Int32Array, i: number, v: number): {async: false; value: string} | {async: true; value: Promise<string>}
 }
 const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomics)
 
-interface Owned {pds: Set<number>; cqs: Set<number>; qps: Set<number>; mrs: Set<number>}
-
 export interface BackendVmStats {commands: number; refused: number; doorbellsRelayed: number}
 
+/** Where a (VNI, vIP) lives on the fabric: the controller's answer, cached by the host agent. */
+export type VipLookup = (vni: number, vip: string) => Promise<{wireIp: string} | null>
+
+export interface BackendOptions {
+  audit?: AuditSink
+  quota?: QuotaLedger
+  /** The RNIC's GID table (host underlay first), to find the sgid index of a VM's wire address. */
+  hostGids?: string[]
+  /** RConnrename's lookup; without it a masq VM's address vectors are refused (no controller to ask). */
+  lookup?: VipLookup
+  /** A tenant QP was created or destroyed: the host puts it into its tenant's rate-limit group in the RNIC. */
+  onQp?: (vm: Vm, qpn: number, created: boolean) => void
+  /** The DSCP a VM's traffic is marked with (its tenant's, never the provider's): forced into every AV it sets. */
+  dscpOf?: (vm: Vm) => number
+}
+
+/** The peer a QP was connected to (its first RTR, or the CM): later modifies may not re-point it (C11, C21). */
+interface Peer {peerQpn: number; peerGid: string}
+
+/** Modes with VPC features: vBond addressing and RConnrename (DESIGN §2); hyv has the backend hop only. */
+const vpcMode = (vm: Vm): boolean => vm.mode === 'masq' || vm.mode === 'freeflow'
+
 class VmSession {
-  readonly owned: Owned = {pds: new Set(), cqs: new Set(), qps: new Set(), mrs: new Set()}
   readonly stats: BackendVmStats = {commands: 0, refused: 0, doorbellsRelayed: 0}
-  private readonly rnic: MessagePortChannel
+  readonly rnic: MessagePortChannel
   private relay: {shadow: Int32Array; real: Int32Array} | undefined
+  /** QPN (visible to the tenant like ibv_qp.qp_num) -> handle in this VM's table */
+  private readonly qpHandle = new Map<number, number>()
+  private readonly mrBytes = new Map<number, number>() // MR handle -> registered bytes (released at dereg)
+  readonly peers = new Map<number, Peer>() // QPN -> tracked peer
   closed = false
 
   constructor(readonly vm: Vm, private readonly virtio: MessagePort, rnicPort: MessagePort, private readonly memory: SharedArrayBuffer,
-    private readonly relayDoorbell: boolean) {
+    private readonly relayDoorbell: boolean, private readonly handles: Handles, private readonly guard: VerbsGuard,
+    private readonly opts: BackendOptions) {
     this.rnic = new MessagePortChannel(rnicPort)
+    handles.addVm(vm.name, vm.tenant)
     virtio.on('message', (m: {id?: unknown; cmd?: unknown; args?: unknown}) => {
       if (typeof m?.id !== 'number') return
       void this.handle(String(m.cmd) as CommandName, Array.isArray(m.args) ? m.args : []).then((result) => virtio.postMessage({id: m.id, result}))
     })
+  }
+
+  private get who(): AuditContext {
+    return {tenant: this.vm.tenant, vm: this.vm.name}
   }
 
   private refuse(errno: number, message: string): RnicError {
@@ -41,49 +76,241 @@ class VmSession {
     return {errno, message}
   }
 
-  /** Ownership check of the handles a command names; undefined when allowed. */
-  private check(cmd: CommandName, args: any[]): RnicError | undefined {
-    const o = this.owned
-    const a = args[0]
-    const mine = (set: Set<number>, v: unknown, what: string) =>
-      typeof v === 'number' && set.has(v) ? undefined : this.refuse(Errno.EINVAL, `${cmd}: no ${what} ${String(v)} in this VM`)
-    switch (cmd) {
-      case 'deviceInfo': case 'allocPd': case 'createCq': return undefined
-      case 'deallocPd': return mine(o.pds, a, 'PD')
-      case 'regMr': return mine(o.pds, a?.pdn, 'PD')
-      case 'deregMr': return mine(o.mrs, a, 'MR')
-      case 'destroyCq': return mine(o.cqs, a, 'CQ')
-      case 'createQp':
-        if (a?.gsi) return this.refuse(Errno.EPERM, 'createQp: QP1 belongs to the host CM agent')
-        return mine(o.pds, a?.pdn, 'PD') ?? mine(o.cqs, a?.sendCqn, 'CQ') ?? mine(o.cqs, a?.recvCqn, 'CQ')
-      case 'modifyQp': case 'queryQp': case 'destroyQp': return mine(o.qps, a, 'QP')
-      default: return this.refuse(Errno.EINVAL, `unknown command ${String(cmd)}`)
-    }
+  private fromHandle(r: {ok: false; errno: number; message: string} | {ok: true}): RnicError | undefined {
+    return r.ok ? undefined : this.refuse(r.errno, r.message)
+  }
+
+  /** A QPN this VM owns -> its handle; a foreign or unknown QPN is refused and audited like a foreign handle. */
+  private qp(qpn: unknown, cmd: string): {handle: number} | RnicError {
+    const h = typeof qpn === 'number' ? this.qpHandle.get(qpn) : undefined
+    if (h !== undefined) return {handle: h}
+    this.opts.audit?.record(this.who, 'handle', {op: cmd, kind: 'qp', qpn: String(qpn), errno: Errno.ENOENT, message: `QP ${String(qpn)} is not one of ${this.vm.name}'s QPs`})
+    return this.refuse(Errno.ENOENT, `${cmd}: QP ${String(qpn)} is not one of this VM's QPs`)
+  }
+
+  private charge(kind: QuotaKind, n = 1): RnicError | undefined {
+    const r = this.opts.quota?.charge(this.vm.name, kind, n)
+    return !r || r.ok ? undefined : this.refuse(r.errno, r.message)
+  }
+
+  private release(kind: QuotaKind, n = 1): void {
+    this.opts.quota?.release(this.vm.name, kind, n)
   }
 
   async handle(cmd: CommandName, args: any[]): Promise<unknown> {
     this.stats.commands++
-    const denied = this.check(cmd, args)
-    if (denied) return denied
-    // A VM registers its own memory only: the backend names the buffer, whatever the VM sent.
-    if (cmd === 'regMr') args = [{...args[0], memory: this.memory}]
-    const result: any = await (this.rnic.call as (c: CommandName, ...a: unknown[]) => Promise<unknown>)(cmd, ...args)
-    if (isRnicError(result)) return result
-    const o = this.owned
-    switch (cmd) {
-      case 'allocPd': o.pds.add(result.pdn); break
-      case 'deallocPd': o.pds.delete(args[0]); break
-      case 'regMr': o.mrs.add(result.mrIndex); break
-      case 'deregMr': o.mrs.delete(args[0]); break
-      case 'createCq': o.cqs.add(result.cqn); break
-      case 'destroyCq': o.cqs.delete(args[0]); break
-      case 'createQp': o.qps.add(result.qpn); break
-      case 'destroyQp': o.qps.delete(args[0]); break
-      case 'deviceInfo':
-        if (this.relayDoorbell) return {...result, doorbell: this.startRelay(result.doorbell)}
-        break
+    try {
+      return await this.execute(cmd, args)
+    } catch (err) {
+      // a malformed argument object from a tenant must not take the backend down
+      return this.refuse(Errno.EINVAL, `bad arguments for ${cmd}: ${(err as Error).message}`)
     }
-    return result
+  }
+
+  private call(cmd: CommandName, ...args: unknown[]): Promise<any> {
+    return (this.rnic.call as (c: CommandName, ...a: unknown[]) => Promise<unknown>)(cmd, ...args)
+  }
+
+  /** Check, translate handles, execute on the RNIC, record ownership and charges. */
+  private async execute(cmd: CommandName, args: any[]): Promise<unknown> {
+    const H = this.handles
+    const vm = this.vm.name
+    const a = args[0]
+    switch (cmd) {
+      case 'deviceInfo': {
+        const r = await this.call('deviceInfo')
+        if (isRnicError(r)) return r
+        // vBond: a masq VM's device has the VM's own address and the GID derived from it, never the host's
+        const info = vpcMode(this.vm) ? {...r, gids: [this.vm.gid]} : r
+        return this.relayDoorbell ? {...info, doorbell: this.startRelay(r.doorbell)} : info
+      }
+      case 'allocPd': {
+        const denied = this.charge('pds')
+        if (denied) return denied
+        const r = await this.call('allocPd')
+        if (isRnicError(r)) return this.release('pds'), r
+        const c = H.create(vm, 'pd', r.pdn)
+        return c.ok ? {pdn: c.handle} : c
+      }
+      case 'deallocPd': {
+        const l = H.lookup(vm, a, 'pd')
+        if (!l.ok) return this.fromHandle(l)
+        const r = await this.call('deallocPd', l.ref)
+        if (isRnicError(r)) return r
+        const d = H.destroy(vm, a, 'pd')
+        if (!d.ok) return this.fromHandle(d)
+        this.release('pds')
+        return r
+      }
+      case 'createCq': {
+        const denied = this.charge('cqs')
+        if (denied) return denied
+        const r = await this.call('createCq', a)
+        if (isRnicError(r)) return this.release('cqs'), r
+        const c = H.create(vm, 'cq', r.cqn)
+        return c.ok ? {...r, cqn: c.handle} : c
+      }
+      case 'destroyCq': {
+        const l = H.lookup(vm, a, 'cq')
+        if (!l.ok) return this.fromHandle(l)
+        const d = H.destroy(vm, a, 'cq') // EBUSY while a QP uses it, before the RNIC is asked
+        if (!d.ok) return this.fromHandle(d)
+        const r = await this.call('destroyCq', l.ref)
+        if (isRnicError(r)) {
+          H.create(vm, 'cq', l.ref) // keep it: the RNIC still has it
+          return r
+        }
+        this.release('cqs')
+        return r
+      }
+      case 'regMr': {
+        const pd = H.lookup(vm, a?.pdn, 'pd')
+        if (!pd.ok) return this.fromHandle(pd)
+        const bytes = Number(a?.length)
+        const denied = this.charge('mrs') ?? (Number.isSafeInteger(bytes) && bytes >= 0 ? this.charge('mrBytes', bytes) : undefined)
+        if (denied) {
+          if (denied.errno === Errno.ENOMEM) this.release('mrs')
+          return denied
+        }
+        // A VM registers its own memory only: the backend names the buffer, whatever the VM sent.
+        const r = await this.call('regMr', {...a, pdn: pd.ref, memory: this.memory})
+        if (isRnicError(r)) {
+          this.release('mrs')
+          this.release('mrBytes', bytes)
+          return r
+        }
+        const c = H.create(vm, 'mr', r.mrIndex, [{handle: a.pdn, kind: 'pd'}])
+        if (!c.ok) return c
+        this.mrBytes.set(c.handle, bytes)
+        return {...r, mrIndex: c.handle}
+      }
+      case 'deregMr': {
+        const l = H.lookup(vm, a, 'mr')
+        if (!l.ok) return this.fromHandle(l)
+        const r = await this.call('deregMr', l.ref)
+        if (isRnicError(r)) return r
+        H.destroy(vm, a, 'mr')
+        this.release('mrs')
+        this.release('mrBytes', this.mrBytes.get(a) ?? 0)
+        this.mrBytes.delete(a)
+        return r
+      }
+      case 'createQp': {
+        if (a?.gsi) return this.refuse(Errno.EPERM, 'createQp: QP1 belongs to the host CM agent')
+        const t = this.guard.checkQpType(this.who, a?.type)
+        if (!t.ok) return this.refuse(t.errno, t.message)
+        const pd = H.lookup(vm, a?.pdn, 'pd')
+        if (!pd.ok) return this.fromHandle(pd)
+        const scq = H.lookup(vm, a?.sendCqn, 'cq')
+        if (!scq.ok) return this.fromHandle(scq)
+        const rcq = H.lookup(vm, a?.recvCqn, 'cq')
+        if (!rcq.ok) return this.fromHandle(rcq)
+        const denied = this.charge('qps')
+        if (denied) return denied
+        // the RNIC hands out QPNs from its randomised pool (ReDMArk M1): a tenant cannot predict another's QPN
+        const r = await this.call('createQp', {...a, pdn: pd.ref, sendCqn: scq.ref, recvCqn: rcq.ref})
+        if (isRnicError(r)) return this.release('qps'), r
+        const parents = [{handle: a.pdn, kind: 'pd' as const}, {handle: a.sendCqn, kind: 'cq' as const}]
+        if (a.recvCqn !== a.sendCqn) parents.push({handle: a.recvCqn, kind: 'cq' as const})
+        const c = H.create(vm, 'qp', r.qpn, parents)
+        if (!c.ok) return c
+        this.qpHandle.set(r.qpn, c.handle)
+        this.opts.onQp?.(this.vm, r.qpn, true)
+        return r
+      }
+      case 'destroyQp': {
+        const q = this.qp(a, cmd)
+        if (isRnicError(q)) return q
+        const r = await this.call('destroyQp', a)
+        if (isRnicError(r)) return r
+        H.destroy(vm, q.handle, 'qp')
+        this.qpHandle.delete(a)
+        this.peers.delete(a)
+        this.release('qps')
+        this.opts.onQp?.(this.vm, a, false)
+        return r
+      }
+      case 'queryQp': {
+        const q = this.qp(a, cmd)
+        return isRnicError(q) ? q : this.call('queryQp', a)
+      }
+      case 'modifyQp': {
+        const q = this.qp(a, cmd)
+        if (isRnicError(q)) return q
+        const mask = Number(args[2])
+        const attr = await this.checkModify(a, args[1] ?? {}, mask)
+        if (isRnicError(attr)) return attr
+        const r = await this.call('modifyQp', a, attr, mask)
+        // the first destination the RNIC accepted is the connection's peer from now on
+        if (!isRnicError(r) && !this.peers.has(a) && (mask & M.DEST_QPN) && (mask & M.AV)) {
+          this.peers.set(a, {peerQpn: args[1].destQpNum, peerGid: String(args[1].ahAttr?.dgid)})
+        }
+        return r
+      }
+      default:
+        return this.refuse(Errno.EINVAL, `unknown command ${String(cmd)}`)
+    }
+  }
+
+  /**
+   * modify_qp as the MasQ backend runs it: controlled Q_Keys refused (C14); a destination (QPN, GID) may be set
+   * once, by the first modify that names one (the connection's setup: the CM, or the tenant's RTR), and never
+   * re-pointed (C11, C21); in masq/freeflow the virtual GID is renamed to host GIDs (RConnrename).
+   */
+  private async checkModify(qpn: number, attr: QpAttr, mask: number): Promise<QpAttr | RnicError> {
+    if (mask & M.QKEY) {
+      const r = this.guard.checkQkey(this.who, attr.qkey)
+      if (!r.ok) return this.refuse(r.errno, r.message)
+    }
+    const names = mask & (M.DEST_QPN | M.AV)
+    if (!names) return attr
+    const peer = this.peers.get(qpn)
+    const dgid = mask & M.AV ? attr.ahAttr?.dgid : undefined
+    if (peer) {
+      if (mask & M.DEST_QPN) {
+        const r = this.guard.checkDestQpn(this.who, peer, attr.destQpNum)
+        if (!r.ok) return this.refuse(r.errno, r.message)
+      }
+      if (mask & M.AV) {
+        const r = this.guard.checkDgid(this.who, peer, dgid)
+        if (!r.ok) return this.refuse(r.errno, r.message)
+      }
+    }
+    if (!(mask & M.AV)) return attr
+    // DSCP marking: a tenant cannot pick its traffic class (the provider's class would outrank every tenant)
+    if (this.opts.dscpOf) attr = {...attr, ahAttr: {...attr.ahAttr!, trafficClass: this.opts.dscpOf(this.vm) << 2}}
+    return vpcMode(this.vm) ? this.rename(attr) : attr
+  }
+
+  /** RConnrename: the AV names the peer's vIP; the QP context gets the host GIDs, looked up in this VPC. */
+  private async rename(attr: QpAttr): Promise<QpAttr | RnicError> {
+    const g = parseGid(attr.ahAttr?.dgid)
+    const mapped = g && g.subarray(0, 10).every((b) => b === 0) && g[10] === 0xff && g[11] === 0xff
+    if (!g || !mapped) return this.refuse(Errno.EINVAL, `dgid ${String(attr.ahAttr?.dgid)} is not a VPC address (::ffff:vIP)`)
+    const vip = `${g[12]}.${g[13]}.${g[14]}.${g[15]}`
+    const loc = this.opts.lookup ? await this.opts.lookup(this.vm.vni, vip).catch(() => null) : null
+    if (!loc) {
+      // another tenant's address is simply absent from this VPC (C17)
+      this.opts.audit?.record(this.who, 'rule', {reason: 'no-such-address', dstVip: vip, errno: Errno.EHOSTUNREACH,
+        message: `no VM has ${vip} in the VPC of ${this.vm.name} (VNI ${this.vm.vni})`})
+      return this.refuse(Errno.EHOSTUNREACH, `modifyQp: no VM has ${vip} in this VPC`)
+    }
+    const sgidIndex = Math.max(0, (this.opts.hostGids ?? []).indexOf(this.vm.wireIp))
+    return {...attr, ahAttr: {...attr.ahAttr!, dgid: `::ffff:${loc.wireIp}`, sgidIndex}}
+  }
+
+  /** The CM agent (host side) connected this QP to `peer`: pin it before the CM moves it to RTR. */
+  trackPeer(qpn: number, peer: Peer): void {
+    this.peers.set(qpn, peer)
+  }
+
+  /** Tear down everything the VM still holds (VM gone): QPs before MRs, CQs and PDs. */
+  async destroyAll(): Promise<void> {
+    for (const o of this.handles.destroyAll(this.vm.name)) {
+      const cmd = ({qp: 'destroyQp', mr: 'deregMr', cq: 'destroyCq', pd: 'deallocPd'} as Record<string, CommandName>)[o.kind]
+      if (cmd) await this.call(cmd, o.ref).catch(() => undefined)
+    }
+    this.opts.quota?.releaseAll(this.vm.name)
   }
 
   /** freeflow: hand the VM a shadow doorbell and forward every ring to the real one from this thread. */
@@ -120,10 +347,22 @@ class VmSession {
 
 export class Backend {
   private readonly sessions = new Map<string, VmSession>()
+  readonly handles: Handles
+  readonly guard: VerbsGuard
+
+  constructor(private readonly opts: BackendOptions = {}) {
+    this.handles = new Handles(opts.audit)
+    this.guard = new VerbsGuard(opts.audit)
+  }
 
   /** Serve a VM's virtio channel; `rnicPort` is its command port to the RNIC worker. */
   attach(vm: Vm, virtio: MessagePort, rnicPort: MessagePort, memory: SharedArrayBuffer): void {
-    this.sessions.set(vm.name, new VmSession(vm, virtio, rnicPort, memory, vm.mode === 'freeflow'))
+    this.opts.quota?.addVm(vm)
+    this.sessions.set(vm.name, new VmSession(vm, virtio, rnicPort, memory, vm.mode === 'freeflow', this.handles, this.guard, this.opts))
+  }
+
+  session(vm: string): VmSession | undefined {
+    return this.sessions.get(vm)
   }
 
   detach(vm: string): void {
@@ -132,8 +371,9 @@ export class Backend {
   }
 
   stats(): Record<string, BackendVmStats & {pds: number; cqs: number; qps: number; mrs: number}> {
+    const h = this.handles
     return Object.fromEntries([...this.sessions].map(([n, s]) => [n, {
-      ...s.stats, pds: s.owned.pds.size, cqs: s.owned.cqs.size, qps: s.owned.qps.size, mrs: s.owned.mrs.size,
+      ...s.stats, pds: h.count(n, 'pd'), cqs: h.count(n, 'cq'), qps: h.count(n, 'qp'), mrs: h.count(n, 'mr'),
     }]))
   }
 }

@@ -3,13 +3,18 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import {MessageChannel, Worker, type MessagePort} from 'node:worker_threads'
+import {AuditLog} from '../backend/audit.js'
 import {Backend} from '../backend/backend.js'
+import {QuotaLedger} from '../backend/quota.js'
+import {dscpFor, limiterKey} from '../fabric/tenant-qos.js'
 import type {Host, ResolvedPlan, Vm} from '../topology/types.js'
 import {log, memoryMiB} from '../lab/daemon.js'
 import {RpcError, type RpcHandlers} from '../lab/rpc.js'
 import {socketNames} from '../lab/sockets.js'
 import {WIRE_COUNTERS} from '../lab/wire-link.js'
+import {MessagePortChannel} from '../verbs/channel.js'
 import {WorkerChannel} from './channel.js'
+import {CmHost} from './cm-host.js'
 import {ControllerLink} from './controller-link.js'
 import type {RnicWorkerData, VmWorkerData} from './messages.js'
 
@@ -29,13 +34,61 @@ export class HostAgent {
   private readonly vms = new Map<string, VmHandle>()
   private stopping = false
   private readonly controller: ControllerLink
-  readonly backend = new Backend()
+  readonly audit: AuditLog
+  readonly backend: Backend
+  cm!: CmHost
+  /** RConnrename's (VNI, vIP) -> location cache; dropped when the controller reports a new registry generation. */
+  private readonly lookups = new Map<string, {wireIp: string} | null>()
+  private readonly qosGroups = new Map<string, Set<number>>()
 
   constructor(private readonly plan: ResolvedPlan, node: string, private readonly socketDir: string, private readonly labDir?: string) {
     const host = plan.hosts.find((h) => h.name === node)
     if (!host) throw new Error(`host ${node} is not in the plan`)
     this.host = host
     this.controller = new ControllerLink(path.join(socketDir, socketNames.controller), {host: node, pid: process.pid})
+    // one audit log per lab: every process appends its denials (O_APPEND, one write per line) to audit.jsonl
+    this.audit = new AuditLog({lab: plan.name, host: node, file: labDir ? path.join(labDir, 'audit.jsonl') : undefined})
+    this.backend = new Backend({audit: this.audit, quota: new QuotaLedger(plan.tenants, [], this.audit), hostGids: this.gids(),
+      lookup: (vni, vip) => this.lookup(vni, vip), onQp: (vm, qpn, created) => this.onQp(vm, qpn, created),
+      dscpOf: (vm) => dscpFor(plan, {kind: 'tenant', tenant: vm.tenant})})
+  }
+
+  /**
+   * QoS (issue 5 item 6): one budget per tenant shared by all its QPs on this RNIC, enforced by the engine's
+   * rate-limit groups (Rnic.setRateLimit: the requester's scheduler holds a QP back until the group has tokens).
+   * src/fabric/tenant-qos.ts's RateLimiterGroup is not used here: it would meter frames after the engine chose
+   * them, so one QP could still starve its tenant's others; only its keys (limiterKey) are.
+   */
+  private onQp(vm: Vm, qpn: number, created: boolean): void {
+    const key = limiterKey(vm)
+    const rate = this.plan.tenants.find((t) => t.name === vm.tenant)?.qos.rateBps ?? 0
+    if (key === undefined || rate <= 0) return
+    const set = this.qosGroups.get(key) ?? new Set<number>()
+    this.qosGroups.set(key, set)
+    if (created) set.add(qpn)
+    else set.delete(qpn)
+    // The RNIC worker sleeps on millisecond timers between deadlines: a burst of 10 ms at the rate (not the
+    // fabric's 100 µs) keeps the long-run rate exact when a wake-up comes a few ms late on a loaded machine.
+    const bytesPerSec = set.size ? rate / 8 : 0
+    void this.rnicChannel.request({type: 'setRateLimit', group: key, qpns: [...set], bytesPerSec, burstBytes: Math.max(64 * 1024, bytesPerSec * 0.01)}, 5000)
+      .catch((err: unknown) => log(`setRateLimit ${key}: ${(err as Error).message}`))
+  }
+
+  /** Where (VNI, vIP) lives on the fabric, asked of the controller once and cached (null = not in that VPC). */
+  private async lookup(vni: number, vip: string): Promise<{wireIp: string} | null> {
+    const key = `${vni}/${vip}`
+    const have = this.lookups.get(key)
+    if (have !== undefined) return have
+    let loc: {wireIp: string} | null
+    try {
+      const r = await this.controller.call<{wireIp: string}>('lookup', {vni, vip})
+      loc = {wireIp: r.wireIp}
+    } catch (err) {
+      if ((err as {code?: number}).code !== -32004) throw err // controller unreachable: not cached
+      loc = null
+    }
+    this.lookups.set(key, loc)
+    return loc
   }
 
   private routes(): Array<[string, number]> {
@@ -97,6 +150,12 @@ export class HostAgent {
         }
       })
     })
+    // the host CM agent's own command port to the RNIC: it moves the VMs' QPs for rdma_cm (trusted path)
+    const cmPort = new MessageChannel()
+    await this.rnicChannel.request({type: 'attachVm', vm: `cm@${this.host.name}`, memory: new SharedArrayBuffer(8), verbs: cmPort.port2}, 10_000, [cmPort.port2])
+    this.cm = new CmHost(this.plan, this.host.name, this.rnic, new MessagePortChannel(cmPort.port1),
+      (method, params, timeoutMs) => this.controller.call(method, params, timeoutMs), this.backend, (vni, vip) => this.lookup(vni, vip))
+    await this.cm.start()
   }
 
   /** Start the workers of this host's VMs (idempotent); resolves when every VM answers ping. */
@@ -124,8 +183,15 @@ export class HostAgent {
     const worker = new Worker(VM_WORKER, {workerData: wd, transferList: [port2, vmVerbs]})
     const h: VmHandle = {vm, state: 'starting', worker, channel: new WorkerChannel(port1), memory}
     this.vms.set(vm.name, h)
+    this.cm.attach(vm, port1)
     port1.on('message', (m: {call?: number; method?: string; params?: any}) => {
-      if (typeof m?.call === 'number') void this.vmCall(port1, m.call, String(m.method), m.params ?? {})
+      if (typeof m?.call !== 'number') return
+      // rdma_cm calls are taken in arrival order and start synchronously (ucma serialises a file's writes)
+      if (m.method === 'cm') {
+        void this.cm.op(vm.name, m.params ?? {}).then((result) => port1.postMessage({call: m.call, result}))
+        return
+      }
+      void this.vmCall(port1, m.call, String(m.method), m.params ?? {})
     })
     worker.on('error', (err) => {
       h.state = 'failed'
@@ -211,6 +277,7 @@ export class HostAgent {
       controller: this.controller.connected ? 'connected' : 'disconnected',
       qps: (rnic as {qps?: number}).qps ?? 0,
       backend: this.backend.stats(),
+      cm: {...this.cm?.stats, errors: this.cm?.agent.errors.count ?? 0, live: this.cm?.agent.liveConnections().length ?? 0},
       counters: {wire: this.wireCounters(), rnic: (rnic as {port?: unknown}).port, drops: (rnic as {drops?: unknown}).drops},
     }
   }
@@ -244,6 +311,16 @@ export class HostAgent {
       },
       // The backend asks the controller where a (VNI, vIP) lives: the RConnrename lookup (step 4).
       lookup: (p) => this.controller.call('lookup', p),
+      // RConntrack: the controller resets this host's ends of connections a rule change no longer allows
+      resetConnections: (p: {conns?: unknown}) => {
+        if (!Array.isArray(p?.conns)) throw new RpcError(-32602, 'resetConnections needs {conns: [...]}')
+        return this.cm.resetConnections(p.conns)
+      },
+      // the registry changed: drop the cached lookups (RConnrename asks again)
+      registryChanged: () => {
+        this.lookups.clear()
+        return {ok: true}
+      },
       shutdown: () => {
         setImmediate(stop)
         return {ok: true}

@@ -66,6 +66,15 @@ function attachVm(name: string, memory: SharedArrayBuffer, verbs?: MessagePort):
   return {vms: vms.size}
 }
 
+// QP1 (GSI): CM MADs go to the host CM agent on the main thread and come back from it to be sent (provider
+// traffic; the agent picks the DSCP). The MAD view is only valid during the call: copy it.
+rnic.gsi.onMad = (mad, from) => parent.postMessage({type: 'mad', mad: mad.slice(), from: {...from}})
+parent.on('message', (m: {type?: string; id?: unknown; srcIp?: number; dstIp?: number; dscp?: number; mad?: Uint8Array}) => {
+  if (m?.type !== 'sendMad' || m.id !== undefined || !m.mad) return
+  rnic.sendMad(m.srcIp!, m.dstIp!, m.dscp ?? 0, m.mad)
+  loop.kick()
+})
+
 const flushTimer = capture ? setInterval(() => capture.flush(), 500) : undefined
 flushTimer?.unref()
 
@@ -97,6 +106,11 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
         capture: capture ? {path: capture.path, records: capture.records} : undefined,
         lastFault: rnic.lastFault,
       }
+    }
+    case 'setRateLimit': { // from the host agent only (trusted): a tenant's QPs share one budget
+      const r = rnic.setRateLimit({group: m.group, qpns: m.qpns, bytesPerSec: m.bytesPerSec, burstBytes: m.burstBytes})
+      loop.kick()
+      return r
     }
     case 'qpCounters':
       return rnic.counters().qps

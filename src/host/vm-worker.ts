@@ -2,6 +2,8 @@
 // buffer); the verbs provider (src/verbs) sends control verbs over `verbs` (to the backend, or straight to the RNIC
 // worker in sriov/bare) and touches only the shared rings and the doorbell for data verbs. Workloads run here.
 import {workerData} from 'node:worker_threads'
+import type {RdmaCm} from '../cm/rdma-cm.js'
+import {RemoteCm} from '../cm/remote.js'
 import {MessagePortChannel, openDevice, VmMemory} from '../verbs/index.js'
 import type {WorkloadContext} from '../workloads/api.js'
 import {loadWorkload} from '../workloads/index.js'
@@ -22,7 +24,11 @@ const channel = new MessagePortChannel(d.verbs)
 // VM -> host agent calls ({call, method, params} / {call, result | error}); the agent serves ping/run with {id}.
 let nextCall = 1
 const calls = new Map<number, {resolve: (v: any) => void; reject: (e: Error) => void}>()
-d.port.on('message', (m: {call?: number; result?: unknown; error?: string}) => {
+d.port.on('message', (m: {type?: string; call?: number; result?: unknown; error?: string}) => {
+  if (m?.type === 'cmEvent') {
+    for (const c of cms) if (c.ownsChannel((m as {channel: number}).channel)) return c.onEvent(m as any)
+    return
+  }
   if (typeof m?.call !== 'number') return
   const c = calls.get(m.call)
   if (!c) return
@@ -38,6 +44,13 @@ function agentCall<T>(method: string, params: unknown): Promise<T> {
   })
 }
 
+// rdma_cm: a proxy to the host's CM agent over the same port (src/cm/remote.ts), one per run
+const cmLink = {
+  call: <T>(op: string, params: Record<string, unknown>) => agentCall<T>(op, params),
+  send: (op: string, params: Record<string, unknown>) => void agentCall(op, params).catch(() => undefined),
+}
+const cms = new Set<RemoteCm>()
+
 let runs = 0
 let failures = 0
 
@@ -45,6 +58,8 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   runs++
   const started = performance.now()
   const name = d.vm.name
+  const cm = new RemoteCm(cmLink)
+  cms.add(cm)
   try {
     const workload = await loadWorkload(m.workload)
     const ctx: WorkloadContext = {
@@ -54,6 +69,7 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
       openDevice: () => openDevice(channel, {memory: ctx.memory}),
       publish: (key, value) => agentCall('publish', {key, value}),
       waitFor: (key, timeoutMs = 20_000) => agentCall('waitFor', {key, timeoutMs}),
+      cm: cm as unknown as RdmaCm,
       log: (msg) => process.stdout.write(`${new Date().toISOString()} [${name}] ${msg}\n`),
     }
     const result = await workload(ctx)
@@ -62,6 +78,9 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
     failures++
     const e = err as Error
     return {vm: name, ok: false, ms: performance.now() - started, error: e?.message ?? String(err), stack: e?.stack}
+  } finally {
+    cm.destroyAll()
+    cms.delete(cm)
   }
 }
 

@@ -1,5 +1,6 @@
 // What a workload sees inside a VM (DESIGN §6): the VM's plan entry, its memory, its verbs device, and (until
 // rdma_cm exists) a rendezvous through the lab controller to exchange QP numbers, PSNs and keys.
+import type {RdmaCm} from '../cm/rdma-cm.js'
 import {RING_FLAGS, RING_PRODUCER} from '../rnic/queue.js'
 import type {Vm} from '../topology/types.js'
 import type {Context, VmMemory} from '../verbs/index.js'
@@ -17,6 +18,8 @@ export interface WorkloadContext {
   publish(key: string, value: unknown): Promise<void>
   waitFor<T = unknown>(key: string, timeoutMs?: number): Promise<T>
   log(msg: string): void
+  /** librdmacm for this VM (rdma_create_event_channel, rdma_create_id, ...). Optional until every lab mode provides it. */
+  cm?: RdmaCm
 }
 
 export type Workload = (vm: WorkloadContext) => Promise<unknown>

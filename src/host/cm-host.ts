@@ -1,0 +1,297 @@
+// rdma_cm in a host (issue 6 item 1): the host's CM agent (src/cm/agent.ts) on the main thread, its MADs carried
+// to and from the RNIC worker's GSI path over the worker's MessagePort, one RdmaCm per VM driven over the VM's
+// agent port (src/cm/remote.ts is the VM end), and the MasQ hooks: egress and ingress admission by the controller,
+// (VNI, vIP) resolution, connection tracking at establishment and resets after a rule change (RConntrack).
+// The agent moves the VMs' QPs itself, over the host's own command port to the RNIC (the backend's trusted path),
+// and pins each QP's peer in the backend, so a tenant cannot re-point a connected QP afterwards.
+import type {MessagePort, Worker} from 'node:worker_threads'
+import {CmAgent} from '../cm/agent.js'
+import {CmError} from '../cm/errors.js'
+import {EventChannel, type RdmaCmEvent} from '../cm/event-channel.js'
+import type {PolicyDecision, ReqPolicyContext} from '../cm/policy.js'
+import {type CmId, ipOf, RdmaCm} from '../cm/rdma-cm.js'
+import type {MadReceive, MadSendOptions, MadTransport} from '../cm/transport.js'
+import {CmEvent, PortSpace, QpAttrMask as M, QpState} from '../rdma-constants.js'
+import {ipString} from '../rnic/av.js'
+import {realClock} from '../rnic/clock.js'
+import type {MadSource} from '../rnic/gsi.js'
+import type {QpAttr} from '../rnic/qp.js'
+import type {ResolvedPlan, Vm} from '../topology/types.js'
+import {MessagePortChannel} from '../verbs/channel.js'
+import type {Backend} from '../backend/backend.js'
+import {dscpFor} from '../fabric/tenant-qos.js'
+import type {Pd, Qp} from '../verbs/verbs.js'
+
+/** MADs between the agent (main thread) and the RNIC worker's QP1: {type: 'mad'} both ways, no reply. */
+export class WorkerMadTransport implements MadTransport {
+  private handler: MadReceive | undefined
+  /** CM MADs are provider traffic: they carry the provider's DSCP whatever the engine asks (issue 5 item 6). */
+  constructor(private readonly worker: Worker, private readonly providerDscp: number) {
+    worker.on('message', (m: {type?: string; mad?: Uint8Array; from?: MadSource}) => {
+      if (m?.type === 'mad' && m.mad && m.from) this.handler?.(m.mad, m.from)
+    })
+  }
+
+  send(dstIp: number, mad: Uint8Array, opts: MadSendOptions): void {
+    this.worker.postMessage({type: 'sendMad', srcIp: opts.srcIp, dstIp, dscp: this.providerDscp, mad})
+  }
+
+  onMad(handler: MadReceive): void {
+    this.handler = handler
+  }
+}
+
+/** What a QP looks like to RdmaCm on the host: its number, state and device, moved over the trusted port. */
+class HostQp {
+  state: number = QpState.RESET
+  readonly pd: {ctx: {info: {maxMtu: number; gids: Array<string | null>}}}
+
+  constructor(readonly qpn: number, info: {maxMtu: number; gids: Array<string | null>}, private readonly rnic: MessagePortChannel,
+    private readonly onRtr: (qpn: number, attr: QpAttr) => void, private readonly trafficClass: number | undefined) {
+    this.pd = {ctx: {info}}
+  }
+
+  async modify(attr: QpAttr, mask: number): Promise<void> {
+    // the connection's packets carry the tenant's DSCP (the agent's own MADs carry the provider's)
+    if ((mask & M.AV) && this.trafficClass !== undefined) attr = {...attr, ahAttr: {...attr.ahAttr!, trafficClass: this.trafficClass}}
+    const r = await this.rnic.call('modifyQp', this.qpn, attr, mask) as {errno?: number; message?: string}
+    if (r && typeof r.errno === 'number') throw new CmError(r.errno, `modifyQp: ${r.message}`)
+    if (mask & M.STATE) this.state = attr.qpState!
+    if (attr.qpState === QpState.RTR && (mask & M.DEST_QPN)) this.onRtr(this.qpn, attr)
+  }
+}
+
+/** A connection-tracking record as the controller keeps it (src/controller/conntrack.ts). */
+export interface TrackedConn {id: number; srcVm: string; dstVm: string; srcQpn: number; dstQpn: number}
+
+export type ControllerCall = <T = any>(method: string, params: unknown, timeoutMs?: number) => Promise<T>
+
+interface VmCm {vm: Vm; cm: RdmaCm; port: MessagePort; ids: Map<number, CmId>; channels: Map<number, EventChannel>; nextHostId: number}
+
+const vpcMode = (vm: Vm): boolean => vm.mode === 'masq' || vm.mode === 'freeflow'
+
+export class CmHost {
+  readonly agent: CmAgent
+  private readonly vms = new Map<string, VmCm>()
+  private readonly numOf = new WeakMap<CmId, {vm: VmCm; num: number}>()
+  /** live connections registered with the controller, by the local (VM, QPN) */
+  private readonly conns = new Map<string, {id: CmId; connId?: number; registered?: Promise<void>}>()
+  private info: {maxMtu: number; gids: Array<string | null>} | undefined
+  readonly stats = {ops: 0, opErrors: 0, established: 0, resets: 0, trackErrors: 0}
+
+  constructor(private readonly plan: ResolvedPlan, private readonly hostName: string, rnicWorker: Worker,
+    private readonly rnic: MessagePortChannel, private readonly controller: ControllerCall,
+    private readonly backend: Backend, private readonly lookup: (vni: number, vip: string) => Promise<{wireIp: string} | null>) {
+    this.agent = new CmAgent({
+      transport: new WorkerMadTransport(rnicWorker, plan.provider.dscp), clock: realClock,
+      policy: {onOutgoingReq: (c) => this.egress(c), onIncomingReq: (c) => this.ingress(c)},
+      // vni 0: a VM without VPC features (sriov/hyv/bare) addresses the fabric directly
+      resolve: async (vni, ip) => {
+        if (vni === 0) return {wireIp: ip, reachable: true}
+        const loc = await this.lookup(vni, ipString(ip))
+        return loc ? {wireIp: ipOf(loc.wireIp), reachable: true} : undefined
+      },
+      translate: (vni, ip) => {
+        const v = this.localVm(vni, ipString(ip))
+        return v ? ipOf(v.wireIp) : ip
+      },
+    })
+  }
+
+  async start(): Promise<void> {
+    const r = await this.rnic.call('deviceInfo')
+    this.info = {maxMtu: r.maxMtu, gids: r.gids}
+  }
+
+  private localVm(vni: number, deviceIp: string): Vm | undefined {
+    return this.plan.vms.find((v) => v.host === this.hostName && v.deviceIp === deviceIp && (vni === 0 ? !vpcMode(v) : v.vni === vni && vpcMode(v)))
+  }
+
+  private hostOfWire(wireIp: string): string | undefined {
+    return this.plan.hosts.find((h) => h.underlay === wireIp)?.name ?? this.plan.vms.find((v) => v.wireIp === wireIp)?.host
+  }
+
+  // ---- the MasQ hooks ----
+
+  private async egress(c: ReqPolicyContext): Promise<PolicyDecision> {
+    if (c.vni === 0) return {allow: true} // no VPC, no rules (DESIGN §2)
+    const src = this.localVm(c.vni, c.srcIp)
+    if (!src) return {allow: false, reason: 12}
+    const r = await this.controller<{ok: boolean; rej?: number}>('admit', {srcVm: src.name, dstVip: c.dstIp, port: c.dstPort})
+    return r.ok ? {allow: true} : {allow: false, reason: r.rej ?? 12}
+  }
+
+  private async ingress(c: ReqPolicyContext): Promise<PolicyDecision> {
+    if (c.vni === 0) return {allow: true}
+    const fromHost = this.hostOfWire(c.srcWireIp) ?? '?'
+    const r = await this.controller<{ok: boolean; rej?: number}>('admitIncoming',
+      {vni: c.vni, srcVip: c.srcIp, fromHost, dstVip: c.dstIp, port: c.dstPort})
+    // a refused REQ gets REJ 12 (PRIMARY_REMOTE_GID_REJECTED) from the ingress side too: the same as the egress refusal
+    return r.ok ? {allow: true} : {allow: false, reason: r.rej ?? 12}
+  }
+
+  // ---- one VM's rdma_cm, driven over its agent port ----
+
+  attach(vm: Vm, port: MessagePort): void {
+    const cm = this.agent.vm({vni: vpcMode(vm) ? vm.vni : undefined, addresses: [vm.deviceIp]})
+    this.vms.set(vm.name, {vm, cm, port, ids: new Map(), channels: new Map(), nextHostId: -1})
+  }
+
+  detach(vm: string): void {
+    const v = this.vms.get(vm)
+    if (!v) return
+    for (const id of v.ids.values()) v.cm.destroyId(id)
+    this.vms.delete(vm)
+  }
+
+  private channel(v: VmCm, num: number): EventChannel {
+    let ch = v.channels.get(num)
+    if (!ch) {
+      const self = this
+      ch = new (class extends EventChannel {
+        override push(e: RdmaCmEvent): void {
+          self.forward(v, num, e)
+        }
+      })()
+      v.channels.set(num, ch)
+    }
+    return ch
+  }
+
+  /** An event on a VM's channel goes to the VM worker at once; the VM queues it in its own EventChannel. */
+  private forward(v: VmCm, channel: number, e: RdmaCmEvent): void {
+    let idNum = this.numOf.get(e.id)?.num
+    if (idNum === undefined) { // a CONNECT_REQUEST's new id: numbered by the host (negative)
+      idNum = v.nextHostId--
+      v.ids.set(idNum, e.id)
+      this.numOf.set(e.id, {vm: v, num: idNum})
+    }
+    if (e.listenId && e.listenId.backlogUsed > 0) e.listenId.backlogUsed-- // fetched by the VM
+    const qp = e.id.qp as unknown as HostQp | undefined
+    if (e.event === CmEvent.ESTABLISHED && qp && e.id.ps === PortSpace.TCP) void this.established(v, e.id)
+    if ((e.event === CmEvent.DISCONNECTED || e.event === CmEvent.REJECTED) && qp) void this.closed(v, qp.qpn)
+    v.port.postMessage({type: 'cmEvent', channel, event: e.event, status: e.status, cmId: idNum,
+      listenId: e.listenId ? this.numOf.get(e.listenId)?.num : undefined, param: e.param, qpState: qp?.state,
+      local: e.id.localAddr, peer: e.id.peerAddr})
+  }
+
+  /** RConntrack: the active end registers the connection with the controller once it is established. */
+  private async established(v: VmCm, id: CmId): Promise<void> {
+    const qpn = id.qp!.qpn
+    const key = `${v.vm.name}/${qpn}`
+    const rec: {id: CmId; connId?: number; registered?: Promise<void>} = {id}
+    this.conns.set(key, rec)
+    this.stats.established++
+    if (id.passive || !vpcMode(v.vm)) return
+    let refused = false
+    // a disconnect that comes before the controller's answer waits for it (closed()), so nothing stays tracked
+    rec.registered = this.controller<{id: number}>('establish', {srcVm: v.vm.name, dstVip: id.peerAddr!.ip,
+      port: id.peerAddr!.port, srcQpn: qpn, dstQpn: id.conn?.remoteQpn ?? 0}).then((r) => {
+      rec.connId = r.id
+    }, () => {
+      refused = true
+    })
+    await rec.registered
+    if (refused) {
+      // refused at establishment (a rule changed between REQ and RTU) or controller down: reset it here
+      this.stats.trackErrors++
+      await this.resetOne(key)
+    }
+  }
+
+  private async closed(v: VmCm, qpn: number): Promise<void> {
+    const key = `${v.vm.name}/${qpn}`
+    const rec = this.conns.get(key)
+    if (!rec) return
+    this.conns.delete(key)
+    await rec.registered
+    if (rec.connId !== undefined) await this.controller('closeConnection', {id: rec.connId}).catch(() => undefined)
+  }
+
+  private async resetOne(key: string): Promise<boolean> {
+    const rec = this.conns.get(key)
+    if (!rec) return false
+    this.conns.delete(key)
+    this.agent.untrack(rec.id)
+    this.stats.resets++
+    // rdma_disconnect on the tenant's behalf: QP to ERR (flushed WRs), DREQ; both applications see DISCONNECTED
+    await rec.id.cm.disconnect(rec.id).catch(() => undefined)
+    return true
+  }
+
+  /** The controller's push after a rule change: reset this host's ends of the listed connections. */
+  async resetConnections(conns: TrackedConn[]): Promise<{reset: number}> {
+    let reset = 0
+    for (const c of conns) {
+      for (const key of [`${c.srcVm}/${c.srcQpn}`, `${c.dstVm}/${c.dstQpn}`]) if (await this.resetOne(key)) reset++
+    }
+    return {reset}
+  }
+
+  /** One rdma_cm call from a VM ({op, ...}); the reply carries what the VM mirrors (addresses, QP state). */
+  async op(vmName: string, p: {op?: unknown; id?: unknown; [k: string]: any}): Promise<unknown> {
+    const v = this.vms.get(vmName)
+    if (!v) throw new Error(`no rdma_cm for VM ${vmName}`)
+    this.stats.ops++
+    const num = Number(p.id)
+    const id = v.ids.get(num)
+    const need = (): CmId => {
+      if (!id) throw new CmError(22, `no cm id ${num}`)
+      return id
+    }
+    const addrs = (i: CmId | undefined) => ({local: i?.localAddr, peer: i?.peerAddr, qpState: (i?.qp as unknown as HostQp | undefined)?.state})
+    try {
+      switch (p.op) {
+        case 'createId': {
+          const created = v.cm.createId(this.channel(v, Number(p.channel)), null, Number(p.ps))
+          v.ids.set(num, created)
+          this.numOf.set(created, {vm: v, num})
+          return addrs(created)
+        }
+        case 'bindAddr': need().bindAddr(p.addr); return addrs(id)
+        case 'resolveAddr': need().resolveAddr(p.src, p.dst, p.timeoutMs); return addrs(id)
+        case 'resolveRoute': need().resolveRoute(); return addrs(id)
+        case 'listen': need().listen(p.backlog); return addrs(id)
+        case 'createQp': {
+          // the VM created the QP through its verbs (the backend owns it); rdma_cm moves it from here on
+          const qpn = Number(p.qpn)
+          const session = this.backend.session(vmName)
+          const hostQp = new HostQp(qpn, this.info!, this.rnic, (q, attr) => {
+            const peer = need().peerAddr
+            session?.trackPeer(q, {peerQpn: attr.destQpNum!, peerGid: `::ffff:${peer?.ip ?? '0.0.0.0'}`})
+          }, v.vm.mode === 'sriov' || v.vm.mode === 'bare' ? undefined : dscpFor(this.plan, {kind: 'tenant', tenant: v.vm.tenant}) << 2)
+          const pd = {createQp: async () => hostQp} as unknown as Pd
+          await v.cm.createQp(need(), pd, p.attr)
+          return addrs(id)
+        }
+        case 'connect': await v.cm.connect(need(), p.param); return addrs(id)
+        case 'accept': await v.cm.accept(need(), p.param); return addrs(id)
+        case 'reject': need().reject(p.privateData); return addrs(id)
+        case 'disconnect': {
+          const i = need()
+          const qp = i.qp as unknown as HostQp | undefined
+          await i.disconnect()
+          if (qp) await this.closed(v, qp.qpn)
+          return addrs(i)
+        }
+        case 'destroy': {
+          if (id) {
+            const qp = id.qp as unknown as HostQp | undefined
+            v.cm.destroyId(id)
+            v.ids.delete(num)
+            if (qp) await this.closed(v, qp.qpn)
+          }
+          return {}
+        }
+        default:
+          throw new CmError(22, `unknown rdma_cm op ${String(p.op)}`)
+      }
+    } catch (err) {
+      this.stats.opErrors++
+      const e = err as {errno?: number; message?: string}
+      return {error: {errno: e.errno ?? 22, message: e.message ?? String(err)}}
+    }
+  }
+}
+
+export type {Qp}
