@@ -40,6 +40,9 @@ export class CmEvents {
       if (!e) continue
       this.pending = undefined
       this.cm.ackCmEvent(e)
+      // own copies: the CM decoder's private data can be a view (Buffer.slice) into a MAD buffer that is reused
+      e.param.conn.privateData = new Uint8Array(e.param.conn.privateData)
+      if (e.param.ud) e.param.ud.privateData = new Uint8Array(e.param.ud.privateData)
       this.held.push(e)
     }
   }
@@ -105,13 +108,14 @@ export function listen(vm: WorkloadVm, port = DEFAULT_PORT, backlog = 64, ps?: n
 export async function accept(l: Listener, o: {pd: Pd; sendCq: Cq; recvCq: Cq; cap?: QpCaps; privateData?: Uint8Array;
   timeoutMs?: number; beforeAccept?: (qp: Qp) => void}): Promise<Connection> {
   const req = await l.events.expect(l.id, CmEvent.CONNECT_REQUEST, o.timeoutMs)
+  const privateData = req.param.conn.privateData
   const id = req.id
   try {
     const qp = await id.createQp(o.pd, {sendCq: o.sendCq, recvCq: o.recvCq, cap: o.cap})
     o.beforeAccept?.(qp)
     await id.accept({privateData: o.privateData})
     await l.events.expect(id, CmEvent.ESTABLISHED, o.timeoutMs)
-    return {id, qp, events: l.events, privateData: req.param.conn.privateData}
+    return {id, qp, events: l.events, privateData}
   } catch (err) {
     id.destroy()
     throw err
