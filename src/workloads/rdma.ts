@@ -23,7 +23,16 @@ export class CmEvents {
   private readonly held: RdmaCmEvent[] = []
   private pending: Promise<RdmaCmEvent> | undefined
 
-  constructor(readonly cm: RdmaCm, readonly channel: EventChannel) {}
+  constructor(readonly cm: RdmaCm, readonly channel: EventChannel) {
+    // Own copies, taken when the event is queued: the CM decoder's private data is a view (Buffer.slice) into a
+    // MAD receive buffer that the next MAD reuses (reported; remove once src/wire copies it).
+    const push = channel.push.bind(channel)
+    channel.push = (e: RdmaCmEvent) => {
+      e.param.conn.privateData = new Uint8Array(e.param.conn.privateData)
+      if (e.param.ud) e.param.ud.privateData = new Uint8Array(e.param.ud.privateData)
+      push(e)
+    }
+  }
 
   async next(match: (e: RdmaCmEvent) => boolean, what: string, timeoutMs = 30_000): Promise<RdmaCmEvent> {
     const end = Date.now() + timeoutMs
@@ -40,9 +49,6 @@ export class CmEvents {
       if (!e) continue
       this.pending = undefined
       this.cm.ackCmEvent(e)
-      // own copies: the CM decoder's private data can be a view (Buffer.slice) into a MAD buffer that is reused
-      e.param.conn.privateData = new Uint8Array(e.param.conn.privateData)
-      if (e.param.ud) e.param.ud.privateData = new Uint8Array(e.param.ud.privateData)
       this.held.push(e)
     }
   }
