@@ -8,7 +8,7 @@
 import {SendFlags, WcFlags, WrOpcode} from '../rdma-constants.js'
 import type {Wc} from '../verbs/index.js'
 import type {WorkloadVm} from './api.js'
-import {accept, checkWc, connect, decodeRemote, disconnect, encodeRemote, listen, numOpt, runKey} from './rdma.js'
+import {accept, checkWc, idleCq, connect, decodeRemote, disconnect, encodeRemote, listen, numOpt, runKey} from './rdma.js'
 import {REMOTE_ALL_ATOMIC} from './pingpong.js'
 
 /** Input element j of rank r: small integers, so float32 sums are exact. */
@@ -64,6 +64,7 @@ export default async function allreduce(vm: WorkloadVm, options: Record<string, 
   const arrived = new Map<number, Wc>()
   const waitImm = async (imm: number): Promise<void> => {
     const end = Date.now() + 60_000
+    const since = performance.now()
     while (!arrived.has(imm)) {
       for (const wc of rcq.poll(16)) {
         checkWc(wc, 'allreduce receive')
@@ -73,7 +74,7 @@ export default async function allreduce(vm: WorkloadVm, options: Record<string, 
       }
       if (arrived.has(imm)) break
       if (Date.now() > end) throw new Error(`allreduce: rank ${r} timed out waiting for step ${imm & 255} of iteration ${imm >>> 8}`)
-      await rcq.wait(20)
+      await idleCq(rcq, since)
     }
     arrived.delete(imm)
   }
@@ -81,6 +82,7 @@ export default async function allreduce(vm: WorkloadVm, options: Record<string, 
   let done = 0
   const waitSends = async (): Promise<void> => {
     const end = Date.now() + 60_000
+    const since = performance.now()
     while (done < sent) {
       for (const wc of scq.poll(16)) {
         checkWc(wc, 'allreduce WRITE')
@@ -88,7 +90,7 @@ export default async function allreduce(vm: WorkloadVm, options: Record<string, 
       }
       if (done >= sent) break
       if (Date.now() > end) throw new Error('allreduce: a WRITE did not complete')
-      await scq.wait(20)
+      await idleCq(scq, since)
     }
   }
   const mod = (v: number) => ((v % n) + n) % n
