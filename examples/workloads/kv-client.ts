@@ -1,6 +1,6 @@
 // A tiny client of kv-store.ts: PUT the pairs of options.put ("k=v,k2=v2"), then GET options.get ("k,k2").
 // The peer VM serves the store (the same module on rank 1).
-//   masq run <lab> examples/workloads/kv-client.ts --vm A --peer B -p put=color=blue,size=3 -p get=color,size,nope
+//   masq run <lab> examples/workloads/kv-client.ts --vm A --peer B --param put=color=blue,size=3 --param get=color,size,nope
 import {peerIp, runKey, type WorkloadVm} from '../../src/workloads/sdk.js'
 import {openKv, serveKv} from './kv-store.js'
 
