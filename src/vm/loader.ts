@@ -19,9 +19,12 @@ export class WorkloadLoadError extends Error {}
 const TS = /\.[cm]?ts$/
 const JS = /\.[cm]?js$/
 
+// tsx is loaded only when a .ts workload runs, so a VM worker still starts with node: built-ins only
+// (test/unit/lab/entry-imports.test.ts); the specifier is a variable for that reason.
+const TSX_ESM_API = 'tsx/esm/api'
 let tsxRegistered: Promise<void> | undefined
 function registerTsx(): Promise<void> {
-  tsxRegistered ??= import('tsx/esm/api').then((m) => {
+  tsxRegistered ??= (import(TSX_ESM_API) as Promise<{register: () => unknown}>).then((m) => {
     m.register()
   })
   return tsxRegistered
