@@ -11,7 +11,7 @@ import {Rnic} from '../rnic/rnic.js'
 import type {Vm} from '../topology/types.js'
 import {openDevice, VmMemory} from '../verbs/index.js'
 import {completeContext, type WorkloadContext, type WorkloadVm} from '../workloads/api.js'
-import {type RunOutcome, runWithTimeout, type LoadedWorkload} from './loader.js'
+import {type LoadedWorkload, loadWorkloadFile, type RunOutcome, runWithTimeout} from './loader.js'
 
 export interface InProcessOptions {
   /** Number of VMs (default 2) or their names. */
@@ -131,5 +131,22 @@ export function createInProcessLab(o: InProcessOptions = {}): InProcessLab {
     stop() {
       while (stops.length) stops.pop()!()
     },
+  }
+}
+
+/**
+ * What `masq run --in-process` would do: a built-in by name or a module by path, on `vms` fresh in-process VMs
+ * (2 by default), with optional frame loss. Returns one outcome per VM (rank order).
+ */
+export async function runInProcess(workload: string, o: InProcessOptions & {params?: Record<string, unknown>; timeoutMs?: number} = {}): Promise<RunOutcome[]> {
+  const {BUILTIN} = await import('../workloads/index.js')
+  const loaded: LoadedWorkload = Object.hasOwn(BUILTIN, workload)
+    ? {name: workload, fn: (vm) => BUILTIN[workload]!().then((f) => f(vm))}
+    : await loadWorkloadFile(workload)
+  const lab = createInProcessLab(o)
+  try {
+    return await lab.run(loaded, o.params ?? {}, o.timeoutMs)
+  } finally {
+    lab.stop()
   }
 }

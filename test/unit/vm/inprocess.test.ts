@@ -1,6 +1,6 @@
 // The in-process harness: VM contexts, addresses and ranks, the rendezvous, and isolation between runs.
 import {afterAll, describe, expect, it} from 'vitest'
-import {createInProcessLab, Rendezvous} from '../../../src/vm/inprocess.js'
+import {createInProcessLab, Rendezvous, runInProcess} from '../../../src/vm/inprocess.js'
 import {asWorkload} from '../../../src/vm/loader.js'
 import type {WorkloadVm} from '../../../src/workloads/api.js'
 
@@ -39,5 +39,16 @@ describe('Rendezvous', () => {
     r.publish('late', {x: 2})
     expect(await late).toEqual({x: 2})
     await expect(r.waitFor('never', 20)).rejects.toThrow(/timed out after 20 ms waiting for never/)
+  })
+})
+
+describe('runInProcess', () => {
+  it('runs a built-in by name and a module by path on fresh VMs', async () => {
+    const byName = await runInProcess('connrate', {params: {count: 3}})
+    expect(byName.map((r) => r.ok)).toEqual([true, true])
+    const fixture = new URL('./fixtures/plain.mjs', import.meta.url).pathname
+    const byPath = await runInProcess(fixture, {vms: 3, params: {n: 2}})
+    expect(byPath).toHaveLength(3)
+    expect(byPath[2]).toMatchObject({ok: true, result: {name: 'vm2', n: 2}})
   })
 })
