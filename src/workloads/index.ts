@@ -1,22 +1,32 @@
-// Built-in workloads by name; anything else is a path to a user module exporting `default async function (vm)`.
-import path from 'node:path'
-import {pathToFileURL} from 'node:url'
-import type {Workload} from './api.js'
+// Built-in workloads by name; anything else is a path to a user module exporting `default async function (vm, options)`.
+import {loadWorkloadFile} from '../vm/loader.js'
+import {completeContext, type UserWorkload, type Workload} from './api.js'
+
+/** A (vm, options) workload as the runner's (vm) => result: the context completed, options = params. */
+export function adapt(fn: UserWorkload): Workload {
+  return (ctx) => {
+    const vm = completeContext(ctx)
+    return fn(vm, vm.params)
+  }
+}
 
 export const BUILTIN: Record<string, () => Promise<Workload>> = {
   smoke: async () => (await import('./smoke.js')).default,
   'bench-write': async () => (await import('./bench-write.js')).default,
   'verbs-lat': async () => (await import('./verbs-lat.js')).default as Workload,
+  pingpong: async () => adapt((await import('./pingpong.js')).default),
+  bw: async () => adapt((await import('./bw.js')).default),
+  connrate: async () => adapt((await import('./connrate.js')).default),
+  allreduce: async () => adapt((await import('./allreduce.js')).default),
+  ud: async () => adapt((await import('./ud.js')).default),
 }
 
-/** Whether the workload runs on two VMs (--vm and --peer). */
-export const PAIRED = new Set(['smoke', 'bench-write'])
+/** Whether the workload runs on two VMs (--vm and --peer). allreduce runs on every VM of its run. */
+export const PAIRED = new Set(['smoke', 'bench-write', 'pingpong', 'bw', 'connrate', 'ud', 'allreduce'])
 
 export async function loadWorkload(name: string): Promise<Workload> {
   const builtin = Object.hasOwn(BUILTIN, name) ? BUILTIN[name] : undefined
   if (builtin) return builtin()
-  if (!path.isAbsolute(name)) throw new Error(`unknown workload ${name}: built-ins are ${Object.keys(BUILTIN).join(', ')}, or give an absolute path to a module`)
-  const mod = (await import(pathToFileURL(name).href)) as {default?: unknown}
-  if (typeof mod.default !== 'function') throw new Error(`${name} does not export a default function`)
-  return mod.default as Workload
+  if (!/[/\\]/.test(name)) throw new Error(`unknown workload ${name}: built-ins are ${Object.keys(BUILTIN).join(', ')}, or give a path to a .js/.mjs/.ts module`)
+  return adapt((await loadWorkloadFile(name)).fn)
 }
