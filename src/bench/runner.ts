@@ -13,7 +13,7 @@ import {deriveLab} from './derive.js'
 import {Progress} from './progress.js'
 import {aggregateRuns, buildResults, envFingerprint, type ModeResults, type ResultsDoc} from './results.js'
 import {measureWireLimit, type WireLimit, type WireLimitOptions} from './wire-limit.js'
-import {isBenchRaw, type ConnRawResult, type VerbsRawResult} from './workload-contract.js'
+import {isBenchRaw, toContract, workloadParams, type ConnRawResult, type VerbsRawResult} from './workload-contract.js'
 
 export interface RunnerOptions {
   topologyText: string
@@ -175,14 +175,15 @@ function timeoutOf(step: BenchStep): number {
 
 async function runStep(ref: {name: string; labDir: string}, client: string, server: string, step: BenchStep, timeoutMs?: number): Promise<unknown> {
   const r = await runWorkload(ref, {
-    workload: step.workload.name, vm: client, ...(step.workload.paired ? {peer: server} : {}), params: step.params, timeoutMs: timeoutMs ?? timeoutOf(step),
+    workload: step.workload.name, vm: client, ...(step.workload.paired ? {peer: server} : {}),
+    params: workloadParams(step.workload.name, step.params), timeoutMs: timeoutMs ?? timeoutOf(step),
   })
   const what = `${step.workload.name} (${[step.test, step.op, step.size === undefined ? undefined : `${step.size} B`].filter(Boolean).join(' ')})`
   if (!r.ok) {
     const errs = [r.client, r.server].flatMap((s) => (s?.error ? [`${s.vm}: ${s.error}`] : []))
     throw new BenchError(`${what} failed in lab ${ref.name}: ${errs.join('; ') || 'the workload reported a failure'}`)
   }
-  return r.client.result
+  return toContract(step.workload.name, step.test, r.client.result)
 }
 
 function addRaw(raw: RawMode, step: BenchStep, result: unknown): void {

@@ -96,3 +96,35 @@ export function workloadFor(test: BenchTest, op?: Op, available: ReadonlySet<str
 export function isBenchRaw(x: unknown): x is BenchRawResult {
   return typeof x === 'object' && x !== null && (x as {contract?: unknown}).contract === 1 && ((x as {test?: unknown}).test === 'bw' || (x as {test?: unknown}).test === 'lat')
 }
+
+/** The bench params in the option names of the rdma_cm built-ins (pingpong/bw/connrate read `warmup`, `count`). */
+export function workloadParams(name: string, p: Record<string, unknown>): Record<string, unknown> {
+  if (name === 'pingpong') return {...p, warmup: p.warmupIters ?? 100}
+  if (name === 'connrate') return {...p, count: p.iters ?? 50}
+  return p
+}
+
+/**
+ * Maps what the rdma_cm built-ins return (src/workloads/{pingpong,bw,connrate}.ts: a summary plus `raw`) onto the
+ * contract shapes; results already in the contract pass through. Unknown shapes are returned as they are and the
+ * runner refuses them with a clear error.
+ */
+export function toContract(name: string, test: BenchTest, r: unknown): unknown {
+  if (typeof r !== 'object' || r === null || (r as {contract?: unknown}).contract === 1) return r
+  const x = r as {op?: Op; size?: number; iters?: number; iterations?: number; elapsedNs?: number;
+    raw?: {samplesNs?: number[]; tposted?: number[]; tcompleted?: number[]; iters?: number; elapsedNs?: number;
+      conn?: {samplesNs: number[]; elapsedNs?: number}}}
+  if (name === 'pingpong' && test === 'lat' && x.raw?.samplesNs) {
+    const n = x.raw.samplesNs.length
+    return {contract: 1, test: 'lat', op: x.op!, size: x.size!, iterations: n, bytes: n * (x.size ?? 0), samplesNs: x.raw.samplesNs} satisfies BenchRawResult
+  }
+  if (name === 'bw' && test === 'bw' && x.raw) {
+    const n = x.iterations ?? x.raw.iters ?? 0
+    return {contract: 1, test: 'bw', op: x.op!, size: x.size!, iterations: n, bytes: n * (x.size ?? 0),
+      ...(x.raw.tposted ? {tposted: x.raw.tposted, tcompleted: x.raw.tcompleted, cqMod: 1} : {elapsedNs: x.raw.elapsedNs ?? x.elapsedNs})} satisfies BenchRawResult
+  }
+  if (name === 'connrate' && test === 'conn' && x.raw?.conn) {
+    return {contract: 1, test: 'conn', samplesNs: x.raw.conn.samplesNs, ...(x.raw.conn.elapsedNs !== undefined ? {elapsedNs: x.raw.conn.elapsedNs} : {})} satisfies ConnRawResult
+  }
+  return r
+}

@@ -5,8 +5,7 @@ import {
   PLAN_VERSION, type Fabric, type Host, type Mode, type ResolvedPlan, type SecurityGroup, type SgRule, type SgRuleRaw,
   type Tenant, type TopologyRaw, type Vm,
 } from './types.js'
-import {parseDuration, parseRate, parseSize} from './units.js'
-import {parsePorts} from './validate.js'
+import {parseDuration, parsePorts, parseRate, parseSize} from './units.js'
 
 const hex = (n: number): string => n.toString(16).padStart(2, '0')
 

@@ -94,3 +94,12 @@ export const cidrContains = (c: Cidr, ip: number): boolean => ((ip & c.mask) >>>
 
 /** broadcast address of a network (for /31 and /32 there is none in use) */
 export const cidrBroadcast = (c: Cidr): number => (c.base | (~c.mask >>> 0)) >>> 0
+
+/** "18515" | 18515 | "1000-2000" -> [min, max]; undefined = not a port expression (the schema reports it) */
+export function parsePorts(v: unknown): [number, number] | undefined {
+  if (typeof v === 'number' && Number.isInteger(v)) return [v, v]
+  if (typeof v !== 'string') return undefined
+  const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(v)
+  if (!m) return undefined
+  return [Number(m[1]), Number(m[2] ?? m[1])]
+}

@@ -4,22 +4,15 @@ import {DEFAULTS, effectiveQuotas, effectiveRnic, modeHasRules, modeHasVpc, QUOT
 import {didYouMean, formatPath, type Segment, type TopologyError} from './errors.js'
 import type {ParsedTopology} from './parse.js'
 import {MODES, type Mode} from './types.js'
-import {cidrBroadcast, cidrContains, formatIpv4, parseCidr, parseIpv4, parseRate, parseSize, type Cidr} from './units.js'
+import {cidrBroadcast, cidrContains, formatIpv4, parseCidr, parseIpv4, parsePorts, parseRate, parseSize, type Cidr} from './units.js'
+
+export {parsePorts} from './units.js'
 
 type Rec = Record<string, unknown>
 const rec = (v: unknown): Rec | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined)
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 const isMode = (v: unknown): v is Mode => typeof v === 'string' && (MODES as readonly string[]).includes(v)
-
-/** "18515" | 18515 | "1000-2000" -> [min, max]; undefined = not a port expression (the schema reports it) */
-export function parsePorts(v: unknown): [number, number] | undefined {
-  if (typeof v === 'number' && Number.isInteger(v)) return [v, v]
-  if (typeof v !== 'string') return undefined
-  const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(v)
-  if (!m) return undefined
-  return [Number(m[1]), Number(m[2] ?? m[1])]
-}
 
 export function semanticErrors(parsed: ParsedTopology): TopologyError[] {
   const out: TopologyError[] = []

@@ -14,7 +14,8 @@ describe('workload registry', () => {
 
   it('registers the built-ins next to smoke, all on two or more VMs', () => {
     expect(Object.keys(BUILTIN)).toEqual(expect.arrayContaining(['smoke', 'bench-write', 'pingpong', 'bw', 'connrate', 'allreduce', 'ud']))
-    for (const k of Object.keys(BUILTIN)) expect(PAIRED.has(k)).toBe(true)
+    // verbs-lat times control verbs on one VM; every other built-in runs on two or more
+    for (const k of Object.keys(BUILTIN)) expect(PAIRED.has(k)).toBe(k !== 'verbs-lat')
   })
 
   it('a built-in loaded by name runs from a plain WorkloadContext (params become options)', async () => {
