@@ -11,7 +11,7 @@ import {PacketView} from '../wire/packet.js'
 import {Counter, DropReason} from './counters.js'
 import {ringDoorbell} from './queue.js'
 import type {Rnic} from './rnic.js'
-import {udpSrcPort} from './tx.js'
+import {setMac, udpSrcPort} from './tx.js'
 
 export interface MadSource {
   srcIp: number
@@ -81,13 +81,4 @@ export class Gsi {
     // like ib_mad posting on QP1: ring the doorbell so an event-loop driver wakes up and moves the frame on
     ringDoorbell(this.nic.doorbell)
   }
-}
-
-function setMac(mac: Uint8Array, ip: number): void {
-  mac[0] = 0x02
-  mac[1] = 0x00
-  mac[2] = ip >>> 24
-  mac[3] = (ip >>> 16) & 255
-  mac[4] = (ip >>> 8) & 255
-  mac[5] = ip & 255
 }

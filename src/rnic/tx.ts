@@ -11,7 +11,8 @@ export function udpSrcPort(qpn: number): number {
   return 0xc000 + ((Math.imul(qpn, 0x61c88647) >>> 18) & 0x3fff)
 }
 
-function setMac(mac: Uint8Array, ip: number): void {
+/** The fabric's MAC rule: 02:00:<IPv4 octets> (no ARP needed). */
+export function setMac(mac: Uint8Array, ip: number): void {
   mac[0] = 0x02
   mac[1] = 0x00
   mac[2] = ip >>> 24
