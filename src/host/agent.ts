@@ -33,6 +33,8 @@ export class HostAgent {
   private readonly counters = new SharedArrayBuffer(8 * WIRE_COUNTERS.length)
   private readonly vms = new Map<string, VmHandle>()
   private stopping = false
+  private rnicUp?: Promise<void>
+  private vmsUp?: Promise<{vms: string[]}>
   private readonly controller: ControllerLink
   readonly audit: AuditLog
   readonly backend: Backend
@@ -113,7 +115,18 @@ export class HostAgent {
     return path.join(dir, `${this.host.name}.pcap`)
   }
 
-  async start(): Promise<void> {
+  /** Start the RNIC worker and the CM agent (once; later calls share the first). */
+  start(): Promise<void> {
+    this.rnicUp ??= this.startRnic()
+    return this.rnicUp
+  }
+
+  /** Resolves true once the backend's link to the controller is up (hostHello answered). */
+  controllerConnected(timeoutMs: number): Promise<boolean> {
+    return this.controller.waitConnected(timeoutMs)
+  }
+
+  private async startRnic(): Promise<void> {
     this.controller.start()
     const data: RnicWorkerData = {
       host: this.host.name,
@@ -158,8 +171,17 @@ export class HostAgent {
     await this.cm.start()
   }
 
-  /** Start the workers of this host's VMs (idempotent); resolves when every VM answers ping. */
-  async startVms(timeoutMs = 20_000): Promise<{vms: string[]}> {
+  /**
+   * Start the workers of this host's VMs (once; later calls share the first); resolves when every VM answers
+   * ping and is attached to the RNIC. May be called before start() finishes: the VM workers boot (the costly
+   * part: an isolate and its modules each) while the RNIC worker does, and attach once it is up.
+   */
+  startVms(timeoutMs = 20_000): Promise<{vms: string[]}> {
+    this.vmsUp ??= this.startAllVms(timeoutMs)
+    return this.vmsUp
+  }
+
+  private async startAllVms(timeoutMs: number): Promise<{vms: string[]}> {
     const mine = this.plan.vms.filter((v) => v.host === this.host.name && !this.vms.has(v.name))
     await Promise.all(mine.map((vm) => this.startVm(vm, timeoutMs)))
     const failed = [...this.vms.values()].filter((h) => h.state === 'failed')
@@ -183,7 +205,6 @@ export class HostAgent {
     const worker = new Worker(VM_WORKER, {workerData: wd, transferList: [port2, vmVerbs]})
     const h: VmHandle = {vm, state: 'starting', worker, channel: new WorkerChannel(port1), memory}
     this.vms.set(vm.name, h)
-    this.cm.attach(vm, port1)
     port1.on('message', (m: {call?: number; method?: string; params?: any}) => {
       if (typeof m?.call !== 'number') return
       // rdma_cm calls are taken in arrival order and start synchronously (ucma serialises a file's writes)
@@ -203,6 +224,8 @@ export class HostAgent {
       if (!this.stopping && h.state !== 'failed') h.state = 'failed'
     })
     try {
+      await this.start() // the RNIC worker and the CM agent
+      this.cm.attach(vm, port1)
       await h.channel.request({type: 'ping'}, timeoutMs)
       await this.rnicChannel.request({type: 'attachVm', vm: vm.name, memory, verbs: toRnic.port2}, timeoutMs, [toRnic.port2])
       h.state = 'running'

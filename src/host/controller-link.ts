@@ -6,6 +6,7 @@ export class ControllerLink {
   private client: RpcClient | undefined
   private closed = false
   private timer: NodeJS.Timeout | undefined
+  private waiters: Array<() => void> = []
   connects = 0
 
   constructor(private readonly socket: string, private readonly hello: {host: string; pid: number}) {}
@@ -31,11 +32,15 @@ export class ControllerLink {
           await c.call('hostHello', this.hello, 5000)
           this.client = c
           this.connects++
+          const w = this.waiters
+          this.waiters = []
+          for (const f of w) f()
         } catch {
           c.close()
         }
       },
-      () => this.retry(Math.min(delay * 2, 500)),
+      // `up` starts the controller and the hosts at once: keep re-dialling often while it comes up
+      () => this.retry(Math.min(delay * 2, 100)),
     )
   }
 
@@ -43,6 +48,22 @@ export class ControllerLink {
     if (this.closed) return
     this.timer = setTimeout(() => this.dial(delay), delay)
     this.timer.unref()
+  }
+
+  /** Resolves true once connected (and announced), false after timeoutMs. */
+  waitConnected(timeoutMs: number): Promise<boolean> {
+    if (this.client) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t)
+        resolve(true)
+      }
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((f) => f !== done)
+        resolve(false)
+      }, timeoutMs)
+      this.waiters.push(done)
+    })
   }
 
   call<T = any>(method: string, params: unknown, timeoutMs = 5000): Promise<T> {

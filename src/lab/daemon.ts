@@ -1,21 +1,37 @@
 // Shared start-up of lab processes (controller, host): arguments, log lines, signal handling.
 // Kept free of oclif/ajv/listr2 so a process starts in tens of milliseconds.
 import fs from 'node:fs'
+import net from 'node:net'
 import {parseArgs} from 'node:util'
 import type {ResolvedPlan} from '../topology/types.js'
 
-export interface DaemonArgs {plan: ResolvedPlan; planFile: string; socket: string; node: string; socketDir: string}
+export interface DaemonArgs {plan: ResolvedPlan; planFile: string; socket: string; node: string; socketDir: string; ready?: string}
 
 export function daemonArgs(argv = process.argv.slice(2)): DaemonArgs {
   const {values} = parseArgs({
     args: argv,
-    options: {plan: {type: 'string'}, socket: {type: 'string'}, node: {type: 'string'}, 'socket-dir': {type: 'string'}},
+    options: {plan: {type: 'string'}, socket: {type: 'string'}, node: {type: 'string'}, 'socket-dir': {type: 'string'}, ready: {type: 'string'}},
   })
   if (!values.plan || !values.socket || !values.node || !values['socket-dir']) {
-    throw new Error('usage: main.js --plan FILE --socket PATH --node NAME --socket-dir DIR')
+    throw new Error('usage: main.js --plan FILE --socket PATH --node NAME --socket-dir DIR [--ready PATH]')
   }
   const plan = JSON.parse(fs.readFileSync(values.plan, 'utf8')) as ResolvedPlan
-  return {plan, planFile: values.plan, socket: values.socket, node: values.node, socketDir: values['socket-dir']}
+  return {plan, planFile: values.plan, socket: values.socket, node: values.node, socketDir: values['socket-dir'], ready: values.ready}
+}
+
+/**
+ * Tell `masq up` about a start-up step, one JSON line on its readiness socket (src/lab/ready.ts). Never fails:
+ * an `up` that is gone (killed, or a lab started by other means) has nobody to tell.
+ */
+export function announce(args: DaemonArgs, msg: {event: 'ready' | 'vms'; ok?: boolean; error?: string}): Promise<void> {
+  const socket = args.ready
+  if (!socket) return Promise.resolve()
+  return new Promise((resolve) => {
+    const s = net.createConnection(socket)
+    s.on('error', () => resolve())
+    s.on('close', () => resolve())
+    s.end(JSON.stringify({node: args.node, pid: process.pid, ...msg}) + '\n')
+  })
 }
 
 export function log(msg: string): void {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {Listr, ListrLogger, PRESET_TIMER, ProcessOutput} from 'listr2'
 import type {ResolvedPlan} from '../topology/types.js'
 import {isOurs} from './proc.js'
-import {waitReady} from './ready.js'
+import {ReadyBoard, waitReady, type ReadyMessage} from './ready.js'
 import {lookupLab, markStopped, registerLab} from './registry.js'
 import {rpcCall} from './rpc.js'
 import {makeSocketDir, removeSocketDir, socketNames} from './sockets.js'
@@ -67,6 +67,14 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
     throw err
   }
 
+  // Every process says when it is ready on this socket (src/lab/ready.ts): no ping polling.
+  let board: ReadyBoard
+  try {
+    board = await ReadyBoard.listen(path.join(socketDir, socketNames.ready))
+  } catch (err) {
+    await rollback(state)
+    throw err
+  }
   // Internal abort: stops readiness pollers once anything fails, so rollback never races a start.
   const inner = new AbortController()
   const onOuterAbort = () => inner.abort()
@@ -74,7 +82,7 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
   const check = () => {
     if (inner.signal.aborted) throw new Error('interrupted')
   }
-  const common = (node: string) => ['--plan', planFile, '--node', node, '--socket-dir', socketDir]
+  const common = (node: string) => ['--plan', planFile, '--node', node, '--socket-dir', socketDir, '--ready', board.socket]
   const start = async (node: string, role: 'controller' | 'host', socket: string): Promise<ProcRecord> => {
     check()
     const rec = await spawnProcess({node, role, socket, log: labPaths(labDir).log(node), args: [...common(node), '--socket', socket]})
@@ -88,37 +96,30 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
   const tasks = new Listr(
     [
       {
-        title: 'Start controller',
-        task: async () => {
-          const rec = await start('controller', 'controller', path.join(socketDir, socketNames.controller))
-          await waitReady(rec, {timeoutMs, signal: inner.signal})
-        },
-      },
-      {
-        title: `Start ${plan.hosts.length} host${plan.hosts.length === 1 ? '' : 's'}`,
+        // The controller and every host start at once (hosts re-dial the controller until it listens): the
+        // machine's cores, not a chain of waits, bound the start-up.
+        title: `Start controller and ${plan.hosts.length} host${plan.hosts.length === 1 ? '' : 's'}`,
         task: async (_, task) => {
-          const recs: ProcRecord[] = []
+          const recs = [await start('controller', 'controller', path.join(socketDir, socketNames.controller))]
           for (const h of plan.hosts) recs.push(await start(h.name, 'host', path.join(socketDir, socketNames.host(h.index))))
           return task.newListr(
-            recs.map((rec) => ({title: `${rec.node} ready`, task: async () => void (await waitReady(rec, {timeoutMs, signal: inner.signal}))})),
+            recs.map((rec) => ({title: `${rec.node} ready`, task: async () => void (await waitReady(rec, {timeoutMs, signal: inner.signal, board}))})),
             {concurrent: true, exitOnError: true},
           )
         },
       },
       {
+        // Hosts start their VM workers by themselves, alongside their RNIC worker, and say so ('vms').
         title: `Start ${plan.vms.length} VM${plan.vms.length === 1 ? '' : 's'}`,
         task: async () => {
           check()
           const hosts = state.processes.filter((p) => p.role === 'host')
-          await abortable(Promise.all(
+          await Promise.all(
             hosts.map(async (h) => {
-              try {
-                await rpcCall(h.socket, 'startVms', {}, timeoutMs)
-              } catch (err) {
-                throw new Error(`${h.node}: VMs did not start: ${(err as Error).message}`)
-              }
+              const m = (await waitReady(h, {timeoutMs, signal: inner.signal, board, event: 'vms'})) as ReadyMessage
+              if (!m.ok) throw new Error(`${h.node}: VMs did not start: ${m.error ?? 'unknown error'}`)
             }),
-          ), inner.signal)
+          )
         },
       },
     ],
@@ -144,17 +145,8 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
     throw err
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort)
+    await board.close()
   }
-}
-
-/** Reject as soon as the signal fires (the work itself is cleaned up by rollback). */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('interrupted'))
-    if (signal.aborted) return onAbort()
-    signal.addEventListener('abort', onAbort, {once: true})
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }
 
 async function rollback(state: LabState): Promise<void> {

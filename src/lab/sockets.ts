@@ -13,6 +13,7 @@ export function checkSocketPath(p: string): void {
 
 export const socketNames = {
   controller: 'ctl.sock',
+  ready: 'ready.sock', // `masq up` listens here while the lab starts (src/lab/ready.ts)
   host: (index: number) => `h${index}.sock`,
   wire: (index: number) => `w${index}.sock`,
 }

@@ -33,7 +33,7 @@ describe('up -> status -> linkTest -> logs -> down on two hosts', () => {
     for (const p of up.processes) expect(alive(p.pid)).toBe(true)
     expect(fs.existsSync(up.socketDir)).toBe(true)
     expect(Buffer.byteLength(path.join(up.socketDir, 'w99.sock'))).toBeLessThanOrEqual(107)
-    expect(r.stderr).toContain('Start 2 hosts') // listr2 progress goes to stderr
+    expect(r.stderr).toContain('Start controller and 2 hosts') // listr2 progress goes to stderr
   })
 
   it('up of a running lab is refused', async () => {
