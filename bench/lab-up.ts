@@ -1,7 +1,9 @@
-// Lab start-up, tear-down, memory and wire throughput.   npx tsx bench/lab-up.ts [--runs N]
+// Lab start-up, tear-down, memory and wire throughput.   npx tsx bench/lab-up.ts [--runs N] [--no-link]
 // Needs dist/ built (npm run build). Uses a private registry (MASQ_DATA_DIR) in a temp dir.
 // Targets (issue 4): up of 16 hosts x 4 VMs ready in <= 5 s, down in <= 2 s; memory per host reported;
 // linkTest of 4 KiB frames batched into 64 KiB (and 256 KiB) writes against the raw Unix-socket ceiling.
+// Start-up is CPU-bound on a small machine (every host is a process with 1 + 1 + VMs isolates), so next to the
+// wall time it reports the CPU the lab's processes used until ready: that figure does not move with other load.
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -14,6 +16,7 @@ import {rpcCall} from '../src/lab/rpc.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 2
+const withLink = !process.argv.includes('--no-link')
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'masq-bench-'))
 const env = {MASQ_DATA_DIR: path.join(tmp, 'data')}
 const cli = (args: string[]) => execa(process.execPath, [path.join(ROOT, 'bin', 'run.js'), ...args], {env, reject: false})
@@ -22,6 +25,13 @@ function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) / 1024 : NaN
 }
+/** CPU time (user + system, all threads) of a live process, in ms: fields 14 and 15 of /proc/<pid>/stat. */
+function cpuMs(pid: number): number {
+  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK
+}
+const CLK_TCK = 100 // sysconf(_SC_CLK_TCK) on Linux x86-64 and arm64
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const f1 = (x: number) => x.toFixed(1)
 const progress = (msg: string) => process.stderr.write(`${msg}\n`)
@@ -59,6 +69,9 @@ try {
   const downs: number[] = []
   let hostRss: number[] = []
   let ctlRss = 0
+  const labCpu: number[] = []
+  let hostCpu: number[] = []
+  let ctlCpu = 0
   for (let i = 0; i < runs; i++) {
     progress(`up/down 16 hosts x 4 VMs, run ${i + 1}`)
     let t = performance.now()
@@ -68,6 +81,9 @@ try {
     const lab = JSON.parse(String(u.stdout))
     hostRss = lab.processes.filter((p: any) => p.role === 'host').map((p: any) => rssMiB(p.pid))
     ctlRss = rssMiB(lab.processes.find((p: any) => p.role === 'controller').pid)
+    hostCpu = lab.processes.filter((p: any) => p.role === 'host').map((p: any) => cpuMs(p.pid))
+    ctlCpu = cpuMs(lab.processes.find((p: any) => p.role === 'controller').pid)
+    labCpu.push((hostCpu.reduce((a, b) => a + b, 0) + ctlCpu) / 1000)
     t = performance.now()
     const d = await cli(['down', plan16])
     downs.push((performance.now() - t) / 1000)
@@ -78,31 +94,37 @@ try {
   await cli(['version'])
   const cliStart = (performance.now() - t) / 1000
 
-  progress('linkTest h1 -> h2')
-  const plan2 = path.join(tmp, 'two.json')
-  fs.writeFileSync(plan2, JSON.stringify(makePlan('bench2', 2, 1)))
-  const u2 = await cli(['up', plan2, '--json'])
-  if (u2.exitCode !== 0) throw new Error(`up failed: ${u2.stderr}`)
-  const h1 = JSON.parse(String(u2.stdout)).processes.find((p: any) => p.node === 'h1')
-  const frames = 50_000
   const link: Record<string, any> = {}
-  for (const batch of [65536, 262144]) {
-    await rpcCall(h1.socket, 'linkTest', {peer: 'h2', frames: 2000, size: 4096, batch}, 60_000) // warm-up
-    const rs = []
-    for (let i = 0; i < 3; i++) rs.push(await rpcCall<any>(h1.socket, 'linkTest', {peer: 'h2', frames, size: 4096, batch}, 120_000))
-    link[batch] = {mbPerSec: med(rs.map((r) => r.mbPerSec)), framesPerSec: med(rs.map((r) => r.framesPerSec)), delivered: rs.map((r) => r.delivered)}
+  let raw = NaN
+  if (withLink) {
+    progress('linkTest h1 -> h2')
+    const plan2 = path.join(tmp, 'two.json')
+    fs.writeFileSync(plan2, JSON.stringify(makePlan('bench2', 2, 1)))
+    const u2 = await cli(['up', plan2, '--json'])
+    if (u2.exitCode !== 0) throw new Error(`up failed: ${u2.stderr}`)
+    const h1 = JSON.parse(String(u2.stdout)).processes.find((p: any) => p.node === 'h1')
+    const frames = 50_000
+    for (const batch of [65536, 262144]) {
+      await rpcCall(h1.socket, 'linkTest', {peer: 'h2', frames: 2000, size: 4096, batch}, 60_000) // warm-up
+      const rs = []
+      for (let i = 0; i < 3; i++) rs.push(await rpcCall<any>(h1.socket, 'linkTest', {peer: 'h2', frames, size: 4096, batch}, 120_000))
+      link[batch] = {mbPerSec: med(rs.map((r) => r.mbPerSec)), framesPerSec: med(rs.map((r) => r.framesPerSec)), delivered: rs.map((r) => r.delivered)}
+    }
+    await cli(['down', plan2])
+    progress('raw Unix socket ceiling')
+    raw = med([await rawUnixSocket(1 << 30, 65536), await rawUnixSocket(1 << 30, 65536), await rawUnixSocket(1 << 30, 65536)])
   }
-  await cli(['down', plan2])
-  progress('raw Unix socket ceiling')
-  const raw = med([await rawUnixSocket(1 << 30, 65536), await rawUnixSocket(1 << 30, 65536), await rawUnixSocket(1 << 30, 65536)])
 
   const out = {
     machine: {cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => Number(x.toFixed(2)))},
     up16x4Seconds: {runs: ups.map((x) => Number(x.toFixed(2))), median: Number(med(ups).toFixed(2)), target: 5},
     down16x4Seconds: {runs: downs.map((x) => Number(x.toFixed(2))), median: Number(med(downs).toFixed(2)), target: 2},
     cliStartSeconds: Number(cliStart.toFixed(2)),
+    // CPU the controller and the 16 hosts used from spawn to ready (all threads), and per process (last run)
+    labCpuSecondsAtReady: {runs: labCpu.map((x) => Number(x.toFixed(2))), median: Number(med(labCpu).toFixed(2)), cores: os.cpus().length},
+    cpuMsAtReady: {host: {min: Math.round(Math.min(...hostCpu)), median: Math.round(med(hostCpu)), max: Math.round(Math.max(...hostCpu))}, controller: Math.round(ctlCpu)},
     rssMiB: {host: {min: f1(Math.min(...hostRss)), median: f1(med(hostRss)), max: f1(Math.max(...hostRss)), vmsPerHost: 4}, controller: f1(ctlRss)},
-    linkTest4KiB: {
+    linkTest4KiB: !withLink ? 'skipped (--no-link)' : {
       batch64KiB: {MBps: Math.round(link[65536].mbPerSec), kfps: Math.round(link[65536].framesPerSec / 1000), delivered: link[65536].delivered},
       batch256KiB: {MBps: Math.round(link[262144].mbPerSec), kfps: Math.round(link[262144].framesPerSec / 1000), delivered: link[262144].delivered},
       rawUnixSocket64KiBWritesMBps: Math.round(raw),

@@ -3,23 +3,31 @@
 // worker in sriov/bare) and touches only the shared rings and the doorbell for data verbs. Workloads run here.
 import {workerData} from 'node:worker_threads'
 import type {RdmaCm} from '../cm/rdma-cm.js'
-import {RemoteCm} from '../cm/remote.js'
-import {MessagePortChannel, openDevice, VmMemory} from '../verbs/index.js'
+import type {RemoteCm} from '../cm/remote.js'
+import type {MessagePortChannel, VmMemory} from '../verbs/index.js'
 import type {WorkloadContext} from '../workloads/api.js'
-import {loadWorkload} from '../workloads/index.js'
 import {serve} from './channel.js'
 import type {VmWorkerData} from './messages.js'
 
 const d = workerData as VmWorkerData
 
+// The verbs provider, the rdma_cm proxy and the workload loader are loaded by the first run, not at boot: a lab
+// starts a worker per VM and each module an isolate loads costs start-up CPU (bench/lab-up.ts).
+interface Libs {verbs: typeof import('../verbs/index.js'); CmProxy: typeof RemoteCm; loadWorkload: typeof import('../workloads/index.js').loadWorkload; channel: MessagePortChannel}
+let libs: Promise<Libs> | undefined
+function load(): Promise<Libs> {
+  libs ??= Promise.all([import('../verbs/index.js'), import('../cm/remote.js'), import('../workloads/index.js')]).then(([verbs, cm, wl]) => ({
+    verbs, CmProxy: cm.RemoteCm, loadWorkload: wl.loadWorkload, channel: new verbs.MessagePortChannel(d.verbs),
+  }))
+  return libs
+}
+
 /** A VmMemory over the guest RAM we were given (VmMemory's constructor allocates its own buffer). */
-function guestMemory(sab: SharedArrayBuffer): VmMemory {
+function guestMemory(VmMemory: Libs['verbs']['VmMemory'], sab: SharedArrayBuffer): VmMemory {
   const m = Object.create(VmMemory.prototype) as VmMemory
   Object.assign(m, {size: sab.byteLength, base: 0x7f0000000000n, sab, u8: new Uint8Array(sab), brk: 0})
   return m
 }
-
-const channel = new MessagePortChannel(d.verbs)
 
 // VM -> host agent calls ({call, method, params} / {call, result | error}); the agent serves ping/run with {id}.
 let nextCall = 1
@@ -58,15 +66,17 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   runs++
   const started = performance.now()
   const name = d.vm.name
-  const cm = new RemoteCm(cmLink)
-  cms.add(cm)
+  let cm: RemoteCm | undefined
   try {
+    const {verbs, CmProxy, loadWorkload, channel} = await load()
+    cm = new CmProxy(cmLink)
+    cms.add(cm)
     const workload = await loadWorkload(m.workload)
     const ctx: WorkloadContext = {
       vm: d.vm, peer: m.peer, role: m.role, runId: m.runId, params: m.params ?? {},
       // each run gets fresh buffers at the start of guest memory (a run owns the VM's memory while it runs)
-      memory: guestMemory(d.memory),
-      openDevice: () => openDevice(channel, {memory: ctx.memory}),
+      memory: guestMemory(verbs.VmMemory, d.memory),
+      openDevice: () => verbs.openDevice(channel, {memory: ctx.memory}),
       publish: (key, value) => agentCall('publish', {key, value}),
       waitFor: (key, timeoutMs = 20_000) => agentCall('waitFor', {key, timeoutMs}),
       cm: cm as unknown as RdmaCm,
@@ -79,8 +89,10 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
     const e = err as Error
     return {vm: name, ok: false, ms: performance.now() - started, error: e?.message ?? String(err), stack: e?.stack}
   } finally {
-    cm.destroyAll()
-    cms.delete(cm)
+    if (cm) {
+      cm.destroyAll()
+      cms.delete(cm)
+    }
   }
 }
 
