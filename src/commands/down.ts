@@ -5,12 +5,12 @@ import {listLabs} from '../lab/registry.js'
 import {LabNotFoundError, resolveLab, type LabRef} from '../lab/resolve-lab.js'
 
 export default class Down extends BaseCommand {
-  static override summary = 'Stop a lab from its recorded state: graceful shutdown, then its process groups; removes its sockets.'
+  static override summary = 'Stop a lab from its recorded state: graceful shutdown, then its process groups; removes its sockets and its registry entry.'
   static override enableJsonFlag = true
   static override args = {lab: Args.string({description: 'topology file, lab directory or lab name'})}
   static override flags = {
     lab: Flags.string({description: 'lab name (from the registry)'}),
-    all: Flags.boolean({description: 'stop every running lab in the registry', default: false}),
+    all: Flags.boolean({description: 'stop every lab in the registry (and forget entries whose lab is gone)', default: false}),
   }
 
   public async run(): Promise<{version: 1; labs: DownResult[]}> {
@@ -18,7 +18,7 @@ export default class Down extends BaseCommand {
     let refs: LabRef[]
     try {
       refs = flags.all
-        ? listLabs().filter((e) => e.status === 'running').map((e) => ({name: e.name, labDir: e.labDir}))
+        ? listLabs().map((e) => ({name: e.name, labDir: e.labDir}))
         : [resolveLab(args.lab, flags.lab)]
     } catch (err) {
       if (err instanceof LabNotFoundError) this.error(err.message, {exit: 1})
@@ -31,7 +31,7 @@ export default class Down extends BaseCommand {
       if (r.wasRunning) this.log(`lab ${r.lab} stopped (${r.processes.map((p) => `${p.node}: ${p.outcome}`).join(', ')})`)
       else this.logToStderr(`lab ${r.lab} is not running; nothing to do`)
     }
-    if (flags.all && refs.length === 0) this.logToStderr('no running labs')
+    if (flags.all && refs.length === 0) this.logToStderr('no labs in the registry')
     return {version: 1, labs}
   }
 }

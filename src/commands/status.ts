@@ -28,7 +28,7 @@ export default class Status extends BaseCommand {
           ['NODE', 'ROLE', 'PID', 'STATE', 'UPTIME', 'RSS', 'VMS', 'QPS', 'TX/RX FRAMES'],
           s.processes.map((p) => [
             p.node, p.role, String(p.pid), p.state, formatUptime(p.uptimeMs),
-            (p.memory as {rssMiB?: number} | undefined)?.rssMiB ? `${(p.memory as {rssMiB: number}).rssMiB}M` : '-',
+            p.memory?.rssMiB ? `${p.memory.rssMiB}M` : '-',
             p.role === 'host' ? `${p.vms.filter((v) => v.state === 'running').length}/${p.vms.length}` : '-',
             p.role === 'host' ? String(p.qps) : '-',
             wire(p) ? `${wire(p)!.txFrames}/${wire(p)!.rxFrames}` : '-',

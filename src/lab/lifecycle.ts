@@ -6,12 +6,12 @@ import {Listr, ListrLogger, PRESET_TIMER, ProcessOutput} from 'listr2'
 import type {ResolvedPlan} from '../topology/types.js'
 import {isOurs} from './proc.js'
 import {ReadyBoard, waitReady, type ReadyMessage} from './ready.js'
-import {lookupLab, markStopped, registerLab} from './registry.js'
+import {lookupLab, registerLab, removeLab} from './registry.js'
 import {rpcCall} from './rpc.js'
 import {makeSocketDir, removeSocketDir, socketNames} from './sockets.js'
 import {spawnProcess} from './spawn.js'
 import {
-  STATE_VERSION, defaultLabDir, labPaths, readState, removeState, writePlan, writeState,
+  STATE_VERSION, defaultLabDir, labPaths, readPlanFile, readState, removeState, writePlan, writeState,
   type LabState, type ProcRecord,
 } from './state.js'
 import {stopAll, type StopOutcome} from './teardown.js'
@@ -154,16 +154,17 @@ async function rollback(state: LabState): Promise<void> {
   removeSocketDir(state.socketDir)
   removeState(state.labDir)
   try {
-    await markStopped(state.lab, state.labDir)
+    await removeLab(state.lab, state.labDir)
   } catch {} // a busy registry must not keep the rollback from finishing; the entry says running, state is gone
 }
 
 export interface DownResult {lab: string; labDir: string; wasRunning: boolean; processes: Array<{node: string; pid: number; outcome: StopOutcome}>}
 
+/** Stop a lab and forget it: its registry entry goes too (containerlab's `destroy`); the lab dir (logs) stays. */
 export async function down(ref: {name: string; labDir: string}): Promise<DownResult> {
   const state = readState(ref.labDir)
   if (!state) {
-    await markStopped(ref.name, ref.labDir)
+    await removeLab(ref.name, ref.labDir)
     return {lab: ref.name, labDir: ref.labDir, wasRunning: false, processes: []}
   }
   state.status = 'stopping'
@@ -174,11 +175,14 @@ export async function down(ref: {name: string; labDir: string}): Promise<DownRes
   if (survivors.length) throw new Error(`could not stop ${survivors.map((p) => `${p.node} (pid ${p.pid})`).join(', ')}; state kept in ${ref.labDir}`)
   removeSocketDir(state.socketDir)
   removeState(ref.labDir)
-  await markStopped(state.lab, ref.labDir)
+  await removeLab(state.lab, ref.labDir)
   return {lab: state.lab, labDir: ref.labDir, wasRunning: processes.some((p) => p.outcome !== 'not-running'), processes}
 }
 
 export type ProcState = 'running' | 'failed' | 'unresponsive' | 'stopped' | 'starting'
+
+/** One VM in `masq status`: the same shape for every process ('unknown' when its host does not answer). */
+export interface VmStatus {name: string; tenant: string; mode: string; state: 'starting' | 'running' | 'failed' | 'stopped' | 'unknown'; memoryBytes?: number; error?: string}
 
 export interface ProcessStatus {
   node: string
@@ -186,26 +190,46 @@ export interface ProcessStatus {
   pid: number
   state: ProcState
   uptimeMs: number | null
-  vms: Array<{name: string; state: string}>
+  /** the VMs this process runs: a host's VMs, [] for the controller (its registry size is in counters.vmsRegistered) */
+  vms: VmStatus[]
   qps: number
   counters: Record<string, unknown>
-  memory?: unknown
+  memory?: {rssMiB: number; heapUsedMiB: number}
   error?: string
 }
 
-export interface StatusResult {version: 1; lab: string; labDir: string; socketDir: string | null; state: 'running' | 'degraded' | 'starting' | 'stopped'; processes: ProcessStatus[]}
+/** `masq status --json`. Version 2: `vms` is always a VmStatus[] (version 1 gave the controller a number). */
+export interface StatusResult {version: 2; lab: string; labDir: string; socketDir: string | null; state: 'running' | 'degraded' | 'starting' | 'stopped'; processes: ProcessStatus[]}
+
+const VM_STATES = new Set(['starting', 'running', 'failed', 'stopped'])
+
+/** A host's `status` VMs as VmStatus (fields checked: the answer crosses a socket). */
+function vmStatuses(raw: unknown): VmStatus[] {
+  if (!Array.isArray(raw)) return []
+  return raw.filter((v) => v && typeof v.name === 'string').map((v) => ({
+    name: v.name, tenant: String(v.tenant ?? ''), mode: String(v.mode ?? ''),
+    state: VM_STATES.has(v.state) ? v.state : 'unknown',
+    ...(typeof v.memoryBytes === 'number' ? {memoryBytes: v.memoryBytes} : {}),
+    ...(typeof v.error === 'string' ? {error: v.error} : {}),
+  }))
+}
 
 export async function status(ref: {name: string; labDir: string}): Promise<StatusResult> {
   const state = readState(ref.labDir)
-  if (!state) return {version: 1, lab: ref.name, labDir: ref.labDir, socketDir: null, state: 'stopped', processes: []}
+  if (!state) return {version: 2, lab: ref.name, labDir: ref.labDir, socketDir: null, state: 'stopped', processes: []}
+  const plan = readPlanFile(ref.labDir)
+  // what the plan puts on a host, for a host that cannot say itself
+  const planned = (node: string): VmStatus[] =>
+    (plan?.vms ?? []).filter((v) => v.host === node).map((v) => ({name: v.name, tenant: v.tenant, mode: v.mode, state: 'unknown' as const}))
   const processes = await Promise.all(
     state.processes.map(async (p): Promise<ProcessStatus> => {
-      const base = {node: p.node, role: p.role, pid: p.pid, vms: [], qps: 0, counters: {}}
+      const base = {node: p.node, role: p.role, pid: p.pid, vms: p.role === 'host' ? planned(p.node) : [], qps: 0, counters: {}}
       if (!isOurs(p.pid, p.startTime)) return {...base, state: 'failed', uptimeMs: null, error: 'process is gone'}
       const uptimeMs = Date.now() - Date.parse(p.startedAt)
       try {
         const s = await rpcCall<any>(p.socket, 'status', {}, 5000)
-        return {...base, state: 'running', uptimeMs, vms: s.vms ?? [], qps: s.qps ?? 0, counters: s.counters ?? {}, memory: s.memory}
+        const counters = p.role === 'controller' ? {...s.counters, vmsRegistered: s.vms} : (s.counters ?? {})
+        return {...base, state: 'running', uptimeMs, vms: p.role === 'host' ? vmStatuses(s.vms) : [], qps: s.qps ?? 0, counters, memory: s.memory}
       } catch (err) {
         return {...base, state: state.status === 'starting' ? 'starting' : 'unresponsive', uptimeMs, error: (err as Error).message}
       }
@@ -213,7 +237,7 @@ export async function status(ref: {name: string; labDir: string}): Promise<Statu
   )
   const bad = processes.some((p) => p.state === 'failed' || p.state === 'unresponsive')
   const overall = state.status === 'starting' ? 'starting' : bad ? 'degraded' : 'running'
-  return {version: 1, lab: state.lab, labDir: ref.labDir, socketDir: state.socketDir, state: overall, processes}
+  return {version: 2, lab: state.lab, labDir: ref.labDir, socketDir: state.socketDir, state: overall, processes}
 }
 
 /** Whether anything of the lab is left: live processes or the socket dir. */

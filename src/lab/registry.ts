@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {readProcStat, sleep} from './proc.js'
 
+// 'stopped': written by versions before `down` removed entries (removeLab); `down --all` prunes them
 export interface RegistryEntry {name: string; labDir: string; socketDir?: string; source?: string; status: 'running' | 'stopped'; updatedAt: string}
 interface RegistryFile {version: 1; labs: Record<string, RegistryEntry>}
 
@@ -67,14 +68,18 @@ export async function registerLab(entry: Omit<RegistryEntry, 'updatedAt'>): Prom
   })
 }
 
-export async function markStopped(name: string, labDir: string): Promise<void> {
-  await withLock(() => {
+/**
+ * Forget a lab (what `masq down` does, like containerlab's `destroy`): the entry goes only if it still names
+ * this lab dir, so a newer lab of the same name started elsewhere is left alone.
+ */
+export async function removeLab(name: string, labDir: string): Promise<boolean> {
+  return withLock(() => {
     const r = read()
     const e = r.labs[name]
-    if (e && path.resolve(e.labDir) === path.resolve(labDir)) {
-      r.labs[name] = {...e, status: 'stopped', socketDir: undefined, updatedAt: new Date().toISOString()}
-      write(r)
-    }
+    if (!e || path.resolve(e.labDir) !== path.resolve(labDir)) return false
+    delete r.labs[name]
+    write(r)
+    return true
   })
 }
 

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto'
 import path from 'node:path'
 import {PAIRED} from '../workloads/index.js'
+import {assertAlive} from './liveness.js'
 import {rpcCall} from './rpc.js'
 import {readPlanFile, readState} from './state.js'
 
@@ -34,6 +35,7 @@ export async function runWorkload(ref: {name: string; labDir: string}, o: RunOpt
   if (o.peer && o.peer === o.vm) throw new RunError('--peer must be another VM')
   const client = hostOf(o.vm)
   const server = o.peer ? hostOf(o.peer) : undefined
+  await assertAlive(state, [client.node, server?.node, 'controller'], (m) => new RunError(m)) // fail fast on a dead host
   const runId = `${workload.replace(/.*[/\\]/, '')}-${crypto.randomBytes(6).toString('hex')}`
   const timeoutMs = o.timeoutMs ?? 60_000
   const call = async (host: typeof client, vm: string, role: string, peer?: string): Promise<VmRunResult> => {

@@ -42,10 +42,26 @@ describe('failures', () => {
     const st = await masq.run(['status', plan, '--json'])
     expect(st.exitCode).toBe(0)
     const s = JSON.parse(st.stdout)
+    expect(s.version).toBe(2)
     expect(s.state).toBe('degraded')
     expect(s.processes.find((p: any) => p.node === 'h1').state).toBe('failed')
     expect(s.processes.find((p: any) => p.node === 'h2').state).toBe('running')
+    // one shape for vms everywhere: the dead host's VMs come from the plan, state unknown; the controller has none
+    expect(s.processes.find((p: any) => p.node === 'h1').vms).toEqual([
+      {name: 'vm1', tenant: 'blue', mode: 'masq', state: 'unknown'},
+      {name: 'vm2', tenant: 'blue', mode: 'masq', state: 'unknown'},
+    ])
+    expect(s.processes.find((p: any) => p.node === 'h2').vms.map((v: any) => [v.name, v.state])).toEqual([['vm3', 'running'], ['vm4', 'running']])
+    const ctl = s.processes.find((p: any) => p.role === 'controller')
+    expect(ctl.vms).toEqual([])
+    expect(ctl.counters.vmsRegistered).toBe(4)
     expect((await masq.run(['status', plan])).stdout).toMatch(/h1\s+host\s+\d+\s+failed/)
+
+    // masq run needs h1: it says so at once instead of waiting out the rendezvous
+    const run = await masq.run(['run', plan, 'smoke', '--vm', 'vm3', '--peer', 'vm1'])
+    expect(run.exitCode).toBe(1)
+    expect(run.stderr).toMatch(/lab twohost is degraded: host h1 \(pid \d+\) is not running/)
+    expect(run.stderr).not.toMatch(/timed out|timeout/i)
 
     const d = await masq.run(['down', plan, '--json'])
     expect(d.exitCode, d.stderr).toBe(0)

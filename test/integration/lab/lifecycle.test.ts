@@ -99,6 +99,14 @@ describe('up -> status -> linkTest -> logs -> down on two hosts', () => {
     const one = await masq.run(['logs', 'twohost', 'h1'])
     expect(one.stdout.split('\n').filter(Boolean).every((l) => l.startsWith('h1 | '))).toBe(true)
     expect((await masq.run(['logs', plan, 'nope'])).exitCode).toBe(1)
+    // --lab NAME like the other running-lab commands; then the one argument is the node
+    const byName = await masq.run(['logs', '--lab', 'twohost', 'h2', '--json'])
+    expect(byName.exitCode, byName.stderr).toBe(0)
+    const doc = JSON.parse(byName.stdout)
+    expect(doc.lab).toBe('twohost')
+    expect(doc.lines.length).toBeGreaterThan(0)
+    expect(doc.lines.every((l: any) => l.node === 'h2')).toBe(true)
+    expect((await masq.run(['logs', '--lab', 'twohost', plan, 'h2'])).exitCode).toBe(2) // the lab named twice
   })
 
   it('logs -f prints new lines as they are written and stops on Ctrl-C', async () => {
@@ -124,6 +132,8 @@ describe('up -> status -> linkTest -> logs -> down on two hosts', () => {
     expect(processesMentioning(up.socketDir)).toEqual([])
     expect(fs.existsSync(up.socketDir)).toBe(false)
     expect(fs.existsSync(path.join(up.labDir, 'state.json'))).toBe(false)
+    // down forgets the lab (containerlab's destroy): no registry entry is left behind
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(masq.dataDir, 'labs.json'), 'utf8')).labs)).toEqual([])
     const again = await masq.run(['down', plan])
     expect(again.exitCode).toBe(0)
     expect(again.stderr).toContain('not running')

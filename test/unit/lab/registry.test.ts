@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {execa} from 'execa'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {dataDir, listLabs, lookupLab, markStopped, registerLab} from '../../../src/lab/registry.js'
+import {dataDir, listLabs, lookupLab, registerLab, removeLab} from '../../../src/lab/registry.js'
 import {LabNotFoundError, resolveLab} from '../../../src/lab/resolve-lab.js'
 import {SUN_PATH_MAX, checkSocketPath, makeSocketDir, removeSocketDir} from '../../../src/lab/sockets.js'
 import {PlanLoadError, loadPlan} from '../../../src/lab/plan-source.js'
@@ -34,10 +34,12 @@ describe('registry', () => {
   it('keeps every entry under concurrent writers', async () => {
     await Promise.all(Array.from({length: 20}, (_, i) => registerLab({name: `l${i}`, labDir: `/d/${i}`, status: 'running'})))
     expect(listLabs().map((e) => e.name).sort()).toEqual(Array.from({length: 20}, (_, i) => `l${i}`).sort())
-    await markStopped('l3', '/d/3')
-    await markStopped('l4', '/elsewhere') // another lab dir with the same name is left alone
-    expect(lookupLab('l3')?.status).toBe('stopped')
+    expect(await removeLab('l3', '/d/3')).toBe(true)
+    expect(await removeLab('l4', '/elsewhere')).toBe(false) // another lab dir with the same name is left alone
+    expect(lookupLab('l3')).toBeUndefined()
     expect(lookupLab('l4')?.status).toBe('running')
+    expect(listLabs()).toHaveLength(19)
+    expect(await removeLab('l3', '/d/3')).toBe(false) // idempotent
   })
 
   it('breaks a lock left by a dead process', async () => {
