@@ -35,7 +35,7 @@ function nameOfDir(labDir: string): string {
 export function resolveLab(ref: string | undefined, byName?: string): LabRef {
   if (byName) {
     const e = lookupLab(byName)
-    if (!e) throw new LabNotFoundError(`no lab named ${byName} in the registry`)
+    if (!e) throw new LabNotFoundError(`no lab named ${byName} in the registry (a lab leaves it at \`masq down\`)`)
     return {name: e.name, labDir: e.labDir}
   }
   if (!ref) {
@@ -67,5 +67,7 @@ export function resolveLab(ref: string | undefined, byName?: string): LabRef {
   }
   const e = lookupLab(ref)
   if (e) return {name: e.name, labDir: e.labDir}
-  throw new LabNotFoundError(`unknown lab ${ref}: not a file, a lab directory or a lab name in the registry`)
+  throw new LabNotFoundError(
+    `unknown lab ${ref}: not a file, a lab directory or a lab name in the registry (\`masq down\` removes a lab from the registry: name a stopped lab by its topology file or lab directory)`,
+  )
 }
