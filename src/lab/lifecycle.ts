@@ -1,15 +1,15 @@
 // The library behind `masq up / down / status`: start a lab from a plan, stop it from its recorded state,
-// report on it. Commands stay thin and call these.
+// report on it. Commands stay thin and call these. listr2 and execa (spawn.ts) are loaded by up() only: oclif
+// imports every command module on each call, and together they cost more CPU than `down` itself.
 import fs from 'node:fs'
 import path from 'node:path'
-import {Listr, ListrLogger, PRESET_TIMER, ProcessOutput} from 'listr2'
+import type {Listr as ListrType} from 'listr2'
 import type {ResolvedPlan} from '../topology/types.js'
 import {isOurs} from './proc.js'
 import {ReadyBoard, waitReady, type ReadyMessage} from './ready.js'
 import {lookupLab, registerLab, removeLab} from './registry.js'
 import {rpcCall} from './rpc.js'
 import {makeSocketDir, removeSocketDir, socketNames} from './sockets.js'
-import {spawnProcess} from './spawn.js'
 import {
   STATE_VERSION, defaultLabDir, labPaths, readPlanFile, readState, removeState, writePlan, writeState,
   type LabState, type ProcRecord,
@@ -53,6 +53,7 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
     await stopAll(previous.processes, {graceMs: 500})
     removeSocketDir(previous.socketDir)
   }
+  const [{Listr, ListrLogger, PRESET_TIMER, ProcessOutput}, {spawnProcess}] = await Promise.all([import('listr2'), import('./spawn.js')])
   const planFile = writePlan(labDir, plan)
   const socketDir = makeSocketDir(plan.name, plan.hosts.length)
   const state: LabState = {
@@ -130,7 +131,7 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
       fallbackRenderer: 'simple',
       rendererOptions: {logger, timer: PRESET_TIMER},
       fallbackRendererOptions: {logger, timer: PRESET_TIMER},
-    } as ConstructorParameters<typeof Listr>[1],
+    } as ConstructorParameters<typeof ListrType>[1],
   )
   try {
     await tasks.run()
