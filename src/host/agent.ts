@@ -321,9 +321,31 @@ export class HostAgent {
         this.lookups.clear()
         return {ok: true}
       },
+      ...this.attackHandlers(),
       shutdown: () => {
         setImmediate(stop)
         return {ok: true}
+      },
+    }
+  }
+
+  /**
+   * masq attack-test's observers (object counts, drop counters, backend refusals) and, in labs that attack-test
+   * started (plan.attackTest), the T2 raw-frame injector. A user's lab refuses attackInject.
+   */
+  private attackHandlers(): RpcHandlers {
+    return {
+      attackObserve: async () => {
+        const info = await this.rnicChannel.request<{port: Record<string, number>; drops: Record<string, number>; qps: number; asyncEvents: Record<string, number>}>({type: 'info'}, 5000)
+        const objects = await this.rnicChannel.request<Record<string, number>>({type: 'objectCounts'}, 5000)
+        return {host: this.host.name, objects, port: info.port, drops: info.drops, asyncEvents: info.asyncEvents, backend: this.backend.stats()}
+      },
+      attackInject: (p: {frame?: unknown}) => {
+        if (!(this.plan as {attackTest?: boolean}).attackTest) throw new RpcError(-32601, 'attackInject: only labs started by masq attack-test inject frames')
+        const hex = typeof p?.frame === 'string' ? p.frame : ''
+        if (!/^([0-9a-f]{2}){14,9000}$/i.test(hex)) throw new RpcError(-32602, 'attackInject needs {frame: hex string of 14..9000 bytes}')
+        const frame = Buffer.from(hex, 'hex')
+        return this.rnicChannel.request({type: 'injectFrame', frame}, 5000)
       },
     }
   }
