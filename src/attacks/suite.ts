@@ -82,7 +82,11 @@ export async function runAttackSuite(o: AttackSuiteOptions = {}): Promise<SuiteR
       await env.close()
     }
   }
-  const order = (id: string) => [...SCENARIOS, ...LAB_SCENARIOS].findIndex((s) => s.id === id)
+  // catalogue order: C09 < C10 < C14 < C14b < C17
+  const order = (id: string) => {
+    const m = /^C(\d+)(.*)$/i.exec(id)
+    return m ? Number(m[1]) * 100 + (m[2] ? m[2].charCodeAt(0) - 96 : 0) : 1e6
+  }
   results.sort((a, b) => order(a.id) - order(b.id))
   const totals = emptyTotals()
   for (const r of results) totals[r.verdict]++

@@ -50,7 +50,7 @@ export class HostAgent {
     this.audit = new AuditLog({lab: plan.name, host: node, file: labDir ? path.join(labDir, 'audit.jsonl') : undefined})
     this.backend = new Backend({audit: this.audit, quota: new QuotaLedger(plan.tenants, [], this.audit), hostGids: this.gids(),
       lookup: (vni, vip) => this.lookup(vni, vip), onQp: (vm, qpn, created) => this.onQp(vm, qpn, created),
-      dscpOf: (vm) => dscpFor(plan, {kind: 'tenant', tenant: vm.tenant})})
+      dscpOf: (vm) => dscpFor(plan, {kind: 'tenant', tenant: vm.tenant}), peerOwns: (vni, vip, qpn) => this.peerOwns(vni, vip, qpn)})
   }
 
   /**
@@ -72,6 +72,17 @@ export class HostAgent {
     const bytesPerSec = set.size ? rate / 8 : 0
     void this.rnicChannel.request({type: 'setRateLimit', group: key, qpns: [...set], bytesPerSec, burstBytes: Math.max(64 * 1024, bytesPerSec * 0.01)}, 5000)
       .catch((err: unknown) => log(`setRateLimit ${key}: ${(err as Error).message}`))
+  }
+
+  /** C11: is `qpn` a QP of the VM with (VNI, vIP)? Answered by the backend of that VM's host (asked over host RPC). */
+  private async peerOwns(vni: number, vip: string, qpn: number): Promise<boolean> {
+    const vm = this.plan.vms.find((v) => v.vni === vni && v.vip === vip)
+    const host = vm && this.plan.hosts.find((h) => h.name === vm.host)
+    if (!vm || !host) return false
+    if (host.name === this.host.name) return this.backend.owns(vni, vip, qpn)
+    const {rpcCall} = await import('../lab/rpc.js')
+    const r = await rpcCall<{owns: boolean}>(path.join(this.socketDir, socketNames.host(host.index)), 'ownsQp', {vni, vip, qpn}, 5000)
+    return r.owns === true
   }
 
   /** Where (VNI, vIP) lives on the fabric, asked of the controller once and cached (null = not in that VPC). */
@@ -320,6 +331,11 @@ export class HostAgent {
       registryChanged: () => {
         this.lookups.clear()
         return {ok: true}
+      },
+      // another host's backend checks a tenant-named destination QPN (C11)
+      ownsQp: (p: {vni?: unknown; vip?: unknown; qpn?: unknown}) => {
+        if (typeof p?.vni !== 'number' || typeof p.vip !== 'string' || typeof p.qpn !== 'number') throw new RpcError(-32602, 'ownsQp needs {vni, vip, qpn}')
+        return {owns: this.backend.owns(p.vni, p.vip, p.qpn)}
       },
       ...this.attackHandlers(),
       shutdown: () => {

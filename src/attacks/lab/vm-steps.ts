@@ -145,8 +145,9 @@ const victimServer: Step = async (vm, rec, dev) => {
       await e.cq.wait(20)
       continue
     }
+    if (wc.wrId === 3n && wc.status === WcStatus.SUCCESS) continue // an ack went out
     if (wc.status !== WcStatus.SUCCESS) {
-      status.failures.push(`receive ${seq}: ${statusName(wc.status)}`)
+      status.failures.push(`${wc.wrId === 3n ? 'ack' : 'receive'} ${seq}: ${statusName(wc.status)}`)
       status.qpState = await qpState(c.qp)
       await vm.publish(`${tag}/victim/server`, {...status, ...hashes()})
       break
@@ -158,6 +159,8 @@ const victimServer: Step = async (vm, rec, dev) => {
     else status.verified++
     seq++
     post(c.qp)
+    // the ack lets the client WRITE the next round: it must not overwrite data that is not verified yet
+    c.qp.postSend({wrId: 3n, opcode: WrOpcode.SEND, sendFlags: SendFlags.SIGNALED, sgList: [{addr: e.buf.addr + 128n, length: 4, lkey: e.mr.lkey}]})
     status.qpState = await qpState(c.qp)
     await vm.publish(`${tag}/victim/server`, {...status, ...hashes()})
   }
@@ -181,11 +184,13 @@ const victimClient: Step = async (vm, rec, dev) => {
     for (let i = 0; i < DATA_BYTES; i++) data[i] = (Math.random() * 256) | 0
     new DataView(e.buf.bytes.buffer, e.buf.bytes.byteOffset + DATA_BYTES, 8).setUint32(0, seq)
     new DataView(e.buf.bytes.buffer, e.buf.bytes.byteOffset + DATA_BYTES, 8).setUint32(4, checksum(data))
+    c.qp.postRecv({wrId: 4n, sgList: [{addr: msg + 16n, length: 16, lkey: e.mr.lkey}]}) // the server's ack
     c.qp.postSend([
       {wrId: 1n, opcode: WrOpcode.RDMA_WRITE, sgList: [{addr: e.buf.addr, length: DATA_BYTES, lkey: e.mr.lkey}], rdma: {remoteAddr: remote.addr, rkey: remote.rkey}},
       {wrId: 2n, opcode: WrOpcode.SEND, sendFlags: SendFlags.SIGNALED, sgList: [{addr: msg, length: 8, lkey: e.mr.lkey}]},
     ])
-    const st = await pollOne(e.cq, 30_000)
+    let st = await pollOne(e.cq, 30_000)
+    if (st === WcStatus.SUCCESS) st = await pollOne(e.cq, 30_000)
     if (st !== WcStatus.SUCCESS) {
       status.failures.push(`round ${seq}: ${st === undefined ? 'no completion' : statusName(st)}`)
       status.qpState = await qpState(c.qp)
@@ -265,6 +270,16 @@ const c11: Step = async (vm, rec, dev) => {
     const again = await errnoOf(qp.modify({destQpNum: v.qpn}, M.DEST_QPN))
     rec.probe({name: 're-point a connected QP at the victim\'s QPN', want: 'denied', expected: 'EPERM', observed: again, ok: again === 'EPERM'})
   }
+}
+
+/** Native verbs instead of rdma_cm: modify_qp(RTR) with ah.dgid = ::ffff:params.dst (C17's second form). */
+const rtrTo: Step = async (vm, rec, dev) => {
+  const e = await ep(dev, vm)
+  const qp = await e.pd.createQp({type: 'RC', sendCq: e.cq, recvCq: e.cq, cap: CAP})
+  await qp.modify({qpState: QpState.INIT, pkeyIndex: 0, portNum: 1, qpAccessFlags: 0}, INIT_MASK)
+  const got = await errnoOf(qp.modify({qpState: QpState.RTR, pathMtu: 3, destQpNum: Number(vm.params.qpn ?? 0x123), rqPsn: 0, maxDestRdAtomic: 1,
+    minRnrTimer: 12, ahAttr: {dgid: `::ffff:${String(vm.params.dst)}`, sgidIndex: 0}}, RTR_MASK))
+  rec.data = {errno: got}
 }
 
 /** A QP that the peer step (`qp-holder`) created and published, for C11's positive control. */
@@ -465,7 +480,7 @@ const fuzzVirtio: Step = async (vm, rec, dev) => {
 }
 
 const STEPS: Record<string, Step> = {
-  'victim-server': victimServer, 'victim-client': victimClient, c09, c11, 'qp-holder': qpHolder, c14b, listener, client, holder, exhaust, flood,
+  'victim-server': victimServer, 'victim-client': victimClient, c09, c11, 'rtr-to': rtrTo, 'qp-holder': qpHolder, c14b, listener, client, holder, exhaust, flood,
   setups, 'fuzz-virtio': fuzzVirtio,
 }
 
