@@ -34,7 +34,9 @@ export interface HostObservation {
 function stepModule(): string {
   const js = fileURLToPath(new URL('./lab/vm-steps.js', import.meta.url))
   if (fs.existsSync(js)) return js
-  return js.replace(/\.js$/, '.ts')
+  // under tsx/vitest (src/attacks): the built module if there is one, else the source (the VM loads it with tsx)
+  const built = fileURLToPath(new URL('../../dist/attacks/lab/vm-steps.js', import.meta.url))
+  return fs.existsSync(built) ? built : js.replace(/\.js$/, '.ts')
 }
 
 export class LabEnv {

@@ -189,8 +189,8 @@ const victimClient: Step = async (vm, rec, dev) => {
       {wrId: 1n, opcode: WrOpcode.RDMA_WRITE, sgList: [{addr: e.buf.addr, length: DATA_BYTES, lkey: e.mr.lkey}], rdma: {remoteAddr: remote.addr, rkey: remote.rkey}},
       {wrId: 2n, opcode: WrOpcode.SEND, sendFlags: SendFlags.SIGNALED, sgList: [{addr: msg, length: 8, lkey: e.mr.lkey}]},
     ])
-    let st = await pollOne(e.cq, 30_000)
-    if (st === WcStatus.SUCCESS) st = await pollOne(e.cq, 30_000)
+    let st = await pollOne(e.cq, 10_000)
+    if (st === WcStatus.SUCCESS) st = await pollOne(e.cq, 10_000)
     if (st !== WcStatus.SUCCESS) {
       status.failures.push(`round ${seq}: ${st === undefined ? 'no completion' : statusName(st)}`)
       status.qpState = await qpState(c.qp)
