@@ -270,6 +270,10 @@ class VmSession {
    * re-pointed (C11, C21); in masq/freeflow the virtual GID is renamed to host GIDs (RConnrename).
    */
   private async checkModify(qpn: number, attr: QpAttr, mask: number): Promise<QpAttr | RnicError> {
+    if (mask & M.ALT_PATH) { // APM paths are not renamed or admitted: a tenant may not set one (C21)
+      const r = this.guard.checkModifyQp(this.who, undefined, {}, M.ALT_PATH)
+      if (!r.ok) return this.refuse(r.errno, r.message)
+    }
     if (mask & M.QKEY) {
       const r = this.guard.checkQkey(this.who, attr.qkey)
       if (!r.ok) return this.refuse(r.errno, r.message)

@@ -181,6 +181,112 @@ export const labC23: LabScenario = {
   },
 }
 
-export const LAB_SCENARIOS: readonly LabScenario[] = [labC09, labC11, labC14b, labC17, labC19, labC20, labC23]
+
+export const labC18: LabScenario = {
+  id: 'C18', catalogue: 'C18', title: 'spoofed source vIP / sgid_index', attackerModel: 'T1', quick: false,
+  async run(env, ctx) {
+    const tag = ctx.tag('holder')
+    const holder = env.step('red2', 'qp-holder', {tag})
+    holder.catch(() => undefined)
+    const {qpn} = await env.read<{qpn: number}>(`${tag}/holder`, 30_000)
+    try {
+      // another VM's vIP in the same VPC, an unused vIP of the VPC, the host's underlay address
+      ctx.merge(await env.step('red1', 'spoof', {foreign: [env.vm('red2').vip, '10.0.0.254', env.plan.hosts[0]!.underlay], peer: env.vm('red2').vip, peerQpn: qpn}))
+    } finally {
+      await env.publish(`${tag}/holder-done`)
+      await holder
+    }
+  },
+}
+
+export const labC21: LabScenario = {
+  id: 'C21', catalogue: 'C21', title: 'path-changing modify_qp on a connected QP (TOCTOU)', attackerModel: 'T1', quick: false,
+  audit: {tenant: 'red', kinds: ['dest-qpn', 'dgid']},
+  async run(env, ctx) {
+    const tag = ctx.tag('l')
+    const l = await listener(env, 'red2', 7700, tag, true)
+    try {
+      ctx.merge(await env.step('red1', 'repoint', {tag, dst: env.vm('red2').vip, port: 7700, victimQpn: ctx.victim.qpn, other: env.vm('red1').vip}))
+    } finally {
+      await l.done()
+    }
+  },
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
+
+export const labC25: LabScenario = {
+  id: 'C25', catalogue: 'C25', title: 'control-verb and connection-setup flood', attackerModel: 'T1', quick: false,
+  audit: {tenant: 'red', kinds: ['connect-rate']},
+  async run(env, ctx) {
+    const lb = ctx.tag('blue')
+    const lr = ctx.tag('red')
+    const blueL = await listener(env, 'blue3', 7800, lb, true, {quiet: true})
+    const redL = await listener(env, 'red2', 7801, lr, false) // rejects (REJ 28) what reaches it: red2 keeps no QPs
+    try {
+      const dst = env.vm('blue3').vip
+      const base = (await env.step('blue1', 'setups', {tag: lb, dst, port: 7800, n: 3, gapMs: 50, ...SKIP})).data as {lat: number[]; outcomes: Record<string, number>}
+      ctx.control('victim tenant setups before the flood', base.outcomes.ESTABLISHED === 3, JSON.stringify(base.outcomes))
+      const rate = env.plan.tenants.find((t) => t.name === 'red')?.perTenant.connectRate ?? 0
+      // four rdma_cm loops in parallel (each in its own slice of red1's memory) and a verbs loop
+      const reds = [1, 2, 3, 4].map((k) => env.step('red1', 'setups', {tag: lr, dst: env.vm('red2').vip, port: 7801, n: rate, skip: k << 20}))
+      const [verbs, during, ...red] = await Promise.all([
+        env.step('red1', 'flood', {ms: 2000, skip: 8 << 20}),
+        env.step('blue1', 'setups', {tag: lb, dst, port: 7800, n: 5, gapMs: 100, ...SKIP}),
+        ...reds,
+      ])
+      const r = {outcomes: {} as Record<string, number>}
+      for (const x of red) for (const [k, n] of Object.entries((x.data as {outcomes: Record<string, number>}).outcomes)) r.outcomes[k] = (r.outcomes[k] ?? 0) + n
+      const v = verbs.data as {verbs: number; errnos: Record<string, number>}
+      const d = during.data as {lat: number[]; outcomes: Record<string, number>}
+      ctx.log(`red setups ${JSON.stringify(r.outcomes)}; red verbs ${v.verbs} in 2 s, errnos ${JSON.stringify(v.errnos)}`)
+      ctx.probe({name: `${rate * 4} connection setups by red, 4 at a time (connect rate ${rate}/s)`, want: 'denied', expected: 'REJECTED(3) over the rate',
+        observed: Object.entries(r.outcomes).map(([k, n]) => `${k} ×${n}`).join(' / '), ok: (r.outcomes['REJECTED(3)'] ?? 0) > 0})
+      ctx.control('red\'s setups within its rate were admitted (and reached red2, which rejects them: REJ 28)', (r.outcomes['REJECTED(28)'] ?? 0) > 0,
+        JSON.stringify(r.outcomes))
+      const bound = Math.max(10 * median(base.lat), 500)
+      ctx.invariant('victim tenant setups all succeed during the flood', d.outcomes.ESTABLISHED === 5, JSON.stringify(d.outcomes))
+      ctx.invariant('victim setup latency within 10× its baseline (or 500 ms)', median(d.lat) <= bound,
+        `median ${median(base.lat).toFixed(1)} ms → ${median(d.lat).toFixed(1)} ms (bound ${bound.toFixed(0)} ms)`)
+    } finally {
+      await blueL.done()
+      await redL.done()
+    }
+  },
+}
+
+export const labC26: LabScenario = {
+  id: 'C26', catalogue: 'C26', title: 'bandwidth flood against tenant QoS', attackerModel: 'T1', quick: false,
+  async run(env, ctx) {
+    const limit = env.plan.tenants.find((t) => t.name === 'red')?.qos.rateBps ?? 0
+    type Bulk = {bytes: number; ms: number; bps: number; errors: string[]}
+    const pair = async (src: string, dstVm: string, port: number, ms: number, extra: Record<string, unknown>, startKey?: string): Promise<Bulk> => {
+      const tag = ctx.tag('bulk')
+      const s = env.step(dstVm, 'sink', {tag, port, ...extra})
+      s.catch(() => undefined)
+      try {
+        return (await env.step(src, 'bulk', {tag, dst: env.vm(dstVm).vip, port, ms, startKey, ...extra})).data as Bulk
+      } finally {
+        await env.publish(`${tag}/sink-done`)
+        await s
+      }
+    }
+    const alone = await pair('blue1', 'blue2', 7900, 1000, SKIP)
+    ctx.control('victim tenant bulk WRITEs alone', alone.bytes > 0 && alone.errors.length === 0, `${(alone.bps / 1e6).toFixed(0)} Mbit/s`)
+    const go = ctx.tag('go')
+    const both = Promise.all([pair('red1', 'red2', 7901, 1500, {}, go), pair('blue1', 'blue2', 7902, 1500, SKIP, go)])
+    await new Promise((r) => setTimeout(r, 300)) // both connected (the writers wait for the start key)
+    await env.publish(go)
+    const [red, blue] = await both
+    ctx.log(`red ${(red.bps / 1e6).toFixed(0)} Mbit/s (limit ${(limit / 1e6).toFixed(0)}), blue ${(blue.bps / 1e6).toFixed(0)} Mbit/s (alone ${(alone.bps / 1e6).toFixed(0)})`)
+    ctx.probe({name: 'red floods with 64 KiB WRITEs on its rate-limited tenant budget', want: 'denied', expected: `at most its limit (${(limit / 1e6).toFixed(0)} Mbit/s +30%)`,
+      observed: `${(red.bps / 1e6).toFixed(0)} Mbit/s`, ok: limit > 0 && red.bps <= limit * 1.3})
+    ctx.control('red\'s WRITEs complete (throttled, not failed)', red.bytes > 0 && red.errors.length === 0, red.errors.join(', ') || `${red.bytes} bytes`)
+    ctx.invariant('victim tenant keeps at least 30% of its alone throughput (Husky alpha)', blue.bps >= 0.3 * alone.bps && blue.errors.length === 0,
+      `${(blue.bps / 1e6).toFixed(0)} of ${(alone.bps / 1e6).toFixed(0)} Mbit/s${blue.errors.length ? `; ${blue.errors.join(', ')}` : ''}`)
+  },
+}
+
+export const LAB_SCENARIOS: readonly LabScenario[] = [labC09, labC11, labC14b, labC17, labC18, labC19, labC20, labC21, labC23, labC25, labC26]
 
 export type {LabScenarioContext}

@@ -8,7 +8,7 @@ import {isRnicError} from '../../rnic/rnic.js'
 import {type CommandName, type ControlChannel} from '../../verbs/channel.js'
 import {type Context, type Cq, type Mr, openDevice, type Pd, type Qp, type Region, VerbsError} from '../../verbs/index.js'
 import {completeContext, type WorkloadContext, type WorkloadVm} from '../../workloads/api.js'
-import {accept, CmEvents, connect, EVENT_NAMES, listen} from '../../workloads/rdma.js'
+import {accept, CmEvents, connect, EVENT_NAMES, listen, waitUntil} from '../../workloads/rdma.js'
 import {checksum, errnoName, errnoOf, qpState, sha256, statusName} from '../ops.js'
 import {StepRecorder} from './record.js'
 
@@ -86,14 +86,39 @@ async function ep(dev: Device, vm: WorkloadVm, bytes = 8192, access: number = Ac
 
 const errnoText = (e: unknown): string => (e instanceof VerbsError ? errnoName(e.errno) : e instanceof Error ? e.message : String(e))
 
-/** rdma_cm connect attempt: the first event that is not a step forward (ADDR_ERROR, REJECTED, ...) or ESTABLISHED. */
+/**
+ * rdma_cm connect attempt (rdma_cm.7's active side): the first event that is not a step forward (ADDR_ERROR,
+ * REJECTED, ...) or ESTABLISHED. A refused attempt releases its QP (rdma_destroy_qp) and id, as an application would.
+ */
 async function tryConnect(vm: WorkloadVm, e: Ep, ip: string, port: number, timeoutMs = 20_000): Promise<{event: string; status: number; qp?: Qp}> {
+  const cm = vm.cm!
+  const events = new CmEvents(cm, cm.createEventChannel())
+  const id = cm.createId(events.channel, null)
+  let qp: Qp | undefined
+  const step = async (want: number) => {
+    const ev = await events.next((x) => x.id === id, EVENT_NAMES[want]!, timeoutMs)
+    return ev.event === want ? undefined : {event: ev.name, status: ev.status}
+  }
   try {
-    const c = await connect(vm, {ip, port, pd: e.pd, sendCq: e.cq, recvCq: e.cq, cap: CAP, timeoutMs})
-    return {event: 'ESTABLISHED', status: 0, qp: c.qp}
+    id.resolveAddr(undefined, {ip, port})
+    const a = await step(CmEvent.ADDR_RESOLVED)
+    if (a) return a
+    id.resolveRoute()
+    const r = await step(CmEvent.ROUTE_RESOLVED)
+    if (r) return r
+    qp = await id.createQp(e.pd, {sendCq: e.cq, recvCq: e.cq, cap: CAP})
+    await id.connect({responderResources: 4, initiatorDepth: 4, retryCount: 7, rnrRetryCount: 7})
+    const c = await step(CmEvent.ESTABLISHED)
+    if (c) return c
+    return {event: 'ESTABLISHED', status: 0, qp}
   } catch (err) {
-    const ev = (err as {event?: {name: string; status: number}}).event
-    return ev ? {event: ev.name, status: ev.status} : {event: `error: ${(err as Error).message}`, status: -1}
+    return {event: `error: ${(err as Error).message}`, status: -1}
+  } finally {
+    const failed = !(qp && (await qpState(qp)) === 'RTS')
+    if (failed) {
+      await qp?.destroy().catch(() => undefined)
+      id.destroy()
+    }
   }
 }
 
@@ -338,6 +363,7 @@ const listener: Step = async (vm, rec, dev) => {
     await first.id.accept({})
     await l.events.expect(first.id, CmEvent.ESTABLISHED, 20_000).catch(() => undefined)
     accepted++
+    if (vm.params.quiet) continue // connection-setup floods send nothing
     const st = await pollOne(e.cq, 10_000)
     if (st === WcStatus.SUCCESS) received.push(new TextDecoder().decode(e.buf.bytes.subarray(0, 64)).replace(/\0.*$/s, ''))
     await vm.publish(`${tag}/received/${accepted}`, received.at(-1) ?? null)
@@ -373,6 +399,123 @@ const holder: Step = async (vm, rec, dev) => {
   c.qp.postSend({wrId: 7n, opcode: WrOpcode.SEND, sendFlags: SendFlags.SIGNALED, sgList: [{addr: e.buf.addr, length: 8, lkey: e.mr.lkey}]})
   const st = await pollOne(e.cq, 5000)
   rec.data = {event: ev ? EVENT_NAMES[ev.event] : 'none', at, state: await qpState(c.qp), afterReset: st === undefined ? 'none' : statusName(st)}
+}
+
+// C21: path-changing modifies on a QP that rdma_cm connected to an allowed peer (RTS→RTS): a new destination
+// QPN, a new address vector, an alternate path. None may take effect; the QP keeps its peer and still works.
+const repoint: Step = async (vm, rec, dev) => {
+  const tag = String(vm.params.tag)
+  await vm.waitFor(`${tag}/listening`, 30_000)
+  const e = await ep(dev, vm)
+  const c = await connect(vm, {ip: String(vm.params.dst), port: Number(vm.params.port), pd: e.pd, sendCq: e.cq, recvCq: e.cq, cap: CAP})
+  const before = await c.qp.query()
+  const victimQpn = Number(vm.params.victimQpn)
+  const other = `::ffff:${String(vm.params.other)}`
+  const tries: Array<[string, Record<string, unknown>, number]> = [
+    ['RTS→RTS dest_qp_num = the victim\'s QPN', {qpState: QpState.RTS, destQpNum: victimQpn}, M.STATE | M.DEST_QPN],
+    ['RTS→RTS address vector to another vIP', {qpState: QpState.RTS, ahAttr: {dgid: other, sgidIndex: 0}}, M.STATE | M.AV],
+    ['RTS→RTS alternate path (APM) to another vIP', {qpState: QpState.RTS, altAhAttr: {dgid: other, sgidIndex: 0}, altPortNum: 1, altTimeout: 14},
+      M.STATE | M.ALT_PATH],
+    ['dest_qp_num and AV together', {destQpNum: victimQpn, ahAttr: {dgid: other, sgidIndex: 0}}, M.DEST_QPN | M.AV],
+  ]
+  for (const [name, attr, mask] of tries) {
+    const got = await errnoOf(c.qp.modify(attr as never, mask))
+    rec.probe({name, want: 'denied', expected: 'EPERM/EINVAL', observed: got, ok: got === 'EPERM' || got === 'EINVAL'})
+  }
+  const after = await c.qp.query()
+  rec.invariant('the QP still names its connected peer (backend query)', after.destQpNum === before.destQpNum && after.ahAttr?.dgid === before.ahAttr?.dgid,
+    `dest QPN ${before.destQpNum} → ${after.destQpNum}, dgid ${before.ahAttr?.dgid} → ${after.ahAttr?.dgid}`)
+  const ok = await errnoOf(c.qp.modify({qpState: QpState.RTS, minRnrTimer: 14}, M.STATE | M.MIN_RNR_TIMER))
+  rec.control('an RTS→RTS modify that changes no path (min_rnr_timer) succeeds', ok === 'OK', ok)
+  e.buf.bytes.set(new TextEncoder().encode(`${vm.vm.tenant}:${vm.vm.name}`))
+  c.qp.postSend({wrId: 1n, opcode: WrOpcode.SEND, sendFlags: SendFlags.SIGNALED, sgList: [{addr: e.buf.addr, length: 32, lkey: e.mr.lkey}]})
+  const st = await pollOne(e.cq)
+  rec.control('the connection still carries a SEND to its own peer', st === WcStatus.SUCCESS, st === undefined ? 'no completion' : statusName(st))
+}
+
+// C18: a source address the VM does not own: rdma_bind_addr to another VM's vIP, a foreign sgid_index.
+const spoof: Step = async (vm, rec, dev) => {
+  const cm = vm.cm!
+  const events = new CmEvents(cm, cm.createEventChannel())
+  // the VM's rdma_cm proxy sends bind to the host's CM and reports its error asynchronously (remote.ts asyncErrors)
+  const async = (cm as unknown as {asyncErrors?: {count: number; last?: {errno: number; message: string}}}).asyncErrors ?? {count: 0}
+  const bind = async (ip: string): Promise<string> => {
+    const id = cm.createId(events.channel, null)
+    const n0 = async.count
+    try {
+      id.bindAddr({ip, port: 0})
+      await waitUntil(() => async.count > n0 || id.localAddr !== undefined, 'rdma_bind_addr', 5000)
+      return async.count > n0 ? (async.last?.errno === 99 ? 'EADDRNOTAVAIL' : `errno ${async.last?.errno}`) : 'OK'
+    } catch (err) {
+      return (err as Error).message
+    } finally {
+      id.destroy()
+    }
+  }
+  for (const ip of (vm.params.foreign as string[]) ?? []) {
+    const got = await bind(ip)
+    rec.probe({name: `rdma_bind_addr(${ip}) (not this VM's)`, want: 'denied', expected: 'EADDRNOTAVAIL', observed: got, ok: got !== 'OK'})
+  }
+  const ownGot = await bind(vm.ip)
+  rec.control(`rdma_bind_addr(${vm.ip}) (its own vIP) succeeds`, ownGot === 'OK', ownGot)
+  // native verbs: sgid_index 1.. names another VF's / the host's address; the backend programs the VM's own
+  const e = await ep(dev, vm)
+  const qp = await e.pd.createQp({type: 'RC', sendCq: e.cq, recvCq: e.cq, cap: CAP})
+  await qp.modify({qpState: QpState.INIT, pkeyIndex: 0, portNum: 1, qpAccessFlags: 0}, INIT_MASK)
+  const holder = vm.params.peerQpn as number
+  const got = await errnoOf(qp.modify({qpState: QpState.RTR, pathMtu: 3, destQpNum: holder, rqPsn: 0, maxDestRdAtomic: 1, minRnrTimer: 12,
+    ahAttr: {dgid: `::ffff:${String(vm.params.peer)}`, sgidIndex: 5}}, RTR_MASK))
+  const q = got === 'OK' ? await qp.query() : undefined
+  const sgid = q?.ahAttr?.sgidIndex
+  rec.probe({name: 'modify_qp(RTR) with sgid_index 5 (not its own)', want: 'denied', expected: 'refused, or overridden with the VM\'s own sgid index',
+    observed: got === 'OK' ? `accepted, sgid_index programmed ${String(sgid)}` : got, ok: got !== 'OK' || sgid !== 5})
+}
+
+// C26: a sink that accepts one connection and exposes a 1 MiB MR for WRITEs, and a writer that floods it.
+const sink: Step = async (vm, rec, dev) => {
+  const tag = String(vm.params.tag)
+  const e = await ep(dev, vm)
+  const l = listen(vm, Number(vm.params.port))
+  await vm.publish(`${tag}/listening`, true)
+  const mem = vm.alloc(1 << 20, 4096)
+  const mr = await e.pd.regMr(mem, Access.LOCAL_WRITE | Access.REMOTE_WRITE)
+  const blob = new Uint8Array(12)
+  new DataView(blob.buffer).setBigUint64(0, mem.addr)
+  new DataView(blob.buffer).setUint32(8, mr.rkey)
+  await accept(l, {pd: e.pd, sendCq: e.cq, recvCq: e.cq, cap: CAP, privateData: blob})
+  await vm.waitFor(`${tag}/sink-done`, 120_000)
+}
+
+const bulk: Step = async (vm, rec, dev) => {
+  const tag = String(vm.params.tag)
+  await vm.waitFor(`${tag}/listening`, 30_000)
+  const e = await ep(dev, vm, 1 << 16)
+  const c = await connect(vm, {ip: String(vm.params.dst), port: Number(vm.params.port), pd: e.pd, sendCq: e.cq, recvCq: e.cq, cap: CAP})
+  const dv = new DataView(c.privateData.buffer, c.privateData.byteOffset, 12)
+  const remote = {addr: dv.getBigUint64(0), rkey: dv.getUint32(8)}
+  if (vm.params.startKey) await vm.waitFor(String(vm.params.startKey), 30_000)
+  const size = 1 << 16
+  let bytes = 0
+  let outstanding = 0
+  const errors: string[] = []
+  const t0 = performance.now()
+  const end = t0 + Number(vm.params.ms ?? 1000)
+  while ((performance.now() < end || outstanding > 0) && errors.length === 0) {
+    while (outstanding < 4 && performance.now() < end) {
+      c.qp.postSend({wrId: 1n, opcode: WrOpcode.RDMA_WRITE, sendFlags: SendFlags.SIGNALED, sgList: [{addr: e.buf.addr, length: size, lkey: e.mr.lkey}],
+        rdma: {remoteAddr: remote.addr, rkey: remote.rkey}})
+      outstanding++
+    }
+    const wcs = e.cq.poll(8)
+    for (const wc of wcs) {
+      outstanding--
+      if (wc.status !== WcStatus.SUCCESS) errors.push(statusName(wc.status))
+      else bytes += size
+    }
+    if (wcs.length === 0) await e.cq.wait(2)
+  }
+  const ms = performance.now() - t0
+  rec.data = {bytes, ms, bps: (bytes * 8) / (ms / 1000), errors}
 }
 
 // C23: create QPs until the quota refuses one; keep them until <tag>/release.
@@ -481,7 +624,7 @@ const fuzzVirtio: Step = async (vm, rec, dev) => {
 
 const STEPS: Record<string, Step> = {
   'victim-server': victimServer, 'victim-client': victimClient, c09, c11, 'rtr-to': rtrTo, 'qp-holder': qpHolder, c14b, listener, client, holder, exhaust, flood,
-  setups, 'fuzz-virtio': fuzzVirtio,
+  setups, repoint, spoof, sink, bulk, 'fuzz-virtio': fuzzVirtio,
 }
 
 export default async function attackStep(raw: WorkloadContext): Promise<unknown> {
