@@ -617,8 +617,9 @@ const fuzzVirtio: Step = async (vm, rec, dev) => {
       refused++
     }
   }
-  // the device still works for this VM afterwards
-  const pd = await errnoOf(ctx.allocPd())
+  // the device still works for this VM afterwards (once what the fuzz created is released: quotas are real)
+  await dev.release()
+  const pd = await errnoOf((await dev.open()).allocPd())
   rec.data = {n, refused, accepted, afterwards: pd}
 }
 
