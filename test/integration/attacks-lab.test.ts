@@ -12,6 +12,7 @@ import type {LabEnv} from '../../src/attacks/lab-env.js'
 import {runLabScenario} from '../../src/attacks/lab/runner.js'
 import {LAB_SCENARIOS} from '../../src/attacks/lab/scenarios.js'
 import {LabVictim} from '../../src/attacks/lab/victim.js'
+import {craftRequest, dropDelta} from '../../src/attacks/inject.js'
 import {encodeFrame, rpcCall} from '../../src/lab/rpc.js'
 import {ensureBuilt} from './lab/helpers.js'
 
@@ -134,3 +135,29 @@ describe('fuzzing in a lab', () => {
     expect((await rpcCall<{node: string}>(env.hostSocket('host1'), 'ping', {}, 5000)).node).toBe('host1')
   }, 120_000)
 })
+
+describe('the T2 injector in an attack-test lab', () => {
+  it('frames a compromised host1 sends to host2 reach its RNIC: an unknown QPN and a bad ICRC are dropped and counted; the victim is unaffected', async () => {
+    const [h1, h2] = env.plan.hosts
+    await victim.begin()
+    const before = (await env.observe(h2!.name)).drops
+    // a QPN no QP has (QPNs are drawn at random from 2^24; with ~100 live QPs a collision is ~1e-5)
+    const unknown = craftRequest({srcIp: h1!.underlay, dstIp: h2!.underlay, destQp: 0xfffffe, psn: 1, payload: new Uint8Array(64)})
+    await env.injectFrame(h1!.name, unknown)
+    const bad = Buffer.from(craftRequest({srcIp: h1!.underlay, dstIp: h2!.underlay, destQp: victim.target().qpn, psn: 7, payload: new Uint8Array(64)}))
+    bad[bad.length - 1]! ^= 0xff // ICRC no longer matches
+    await env.injectFrame(h1!.name, bad)
+    let d: Record<string, number> = {}
+    for (let i = 0; i < 100; i++) {
+      d = dropDelta(before, (await env.observe(h2!.name)).drops)
+      if (Object.values(d).reduce((a, b) => a + b, 0) >= 2) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(Object.values(d).reduce((a, b) => a + b, 0), JSON.stringify(d)).toBe(2)
+    expect(Object.keys(d).some((k) => /qp/i.test(k)), JSON.stringify(d)).toBe(true)
+    expect(Object.keys(d).some((k) => /icrc/i.test(k)), JSON.stringify(d)).toBe(true)
+    const checks = await victim.check()
+    expect(checks.filter((c) => c.ok !== true), JSON.stringify(checks)).toEqual([])
+  }, 60_000)
+})
+
