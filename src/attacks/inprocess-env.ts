@@ -98,7 +98,7 @@ class InProcessVm implements AttackVm {
 
 export class InProcessEnv implements AttackEnv {
   readonly kind = 'in-process' as const
-  readonly description = 'in-process (RNIC checks only; lab mode comes with the MasQ backend)'
+  readonly description = 'in-process (RNIC checks only)'
   readonly capabilities: ReadonlySet<Capability>
   readonly clock = new ManualClock()
   readonly fabric: LoopbackFabric

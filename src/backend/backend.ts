@@ -38,10 +38,21 @@ export interface BackendOptions {
   onQp?: (vm: Vm, qpn: number, created: boolean) => void
   /** The DSCP a VM's traffic is marked with (its tenant's, never the provider's): forced into every AV it sets. */
   dscpOf?: (vm: Vm) => number
+  /**
+   * Does the VM with (VNI, vIP) own QPN `qpn`? Asked when a tenant names a destination QPN itself (no rdma_cm):
+   * MasQ checks at RTR that the destination is a QP of that vIP in the same VPC (catalogue C11).
+   */
+  peerOwns?: (vni: number, vip: string, qpn: number) => Promise<boolean>
 }
 
 /** The peer a QP was connected to (its first RTR, or the CM): later modifies may not re-point it (C11, C21). */
 interface Peer {peerQpn: number; peerGid: string}
+
+/**
+ * TEST ONLY (attack-test's weakened-build proof, catalogue C09): NODE_ENV=test and MASQ_UNSAFE_TEST containing
+ * skip-qp-owner-check let a VM name any QPN of the RNIC. Ignored in every other run.
+ */
+const UNSAFE_SKIP_QP_OWNER = process.env.NODE_ENV === 'test' && (process.env.MASQ_UNSAFE_TEST ?? '').split(',').map((x) => x.trim()).includes('skip-qp-owner-check')
 
 /** Modes with VPC features: vBond addressing and RConnrename (DESIGN §2); hyv has the backend hop only. */
 const vpcMode = (vm: Vm): boolean => vm.mode === 'masq' || vm.mode === 'freeflow'
@@ -84,6 +95,7 @@ class VmSession {
   private qp(qpn: unknown, cmd: string): {handle: number} | RnicError {
     const h = typeof qpn === 'number' ? this.qpHandle.get(qpn) : undefined
     if (h !== undefined) return {handle: h}
+    if (UNSAFE_SKIP_QP_OWNER && typeof qpn === 'number') return {handle: -1} // weakened build (tests only): any QPN passes
     this.opts.audit?.record(this.who, 'handle', {op: cmd, kind: 'qp', qpn: String(qpn), errno: Errno.ENOENT, message: `QP ${String(qpn)} is not one of ${this.vm.name}'s QPs`})
     return this.refuse(Errno.ENOENT, `${cmd}: QP ${String(qpn)} is not one of this VM's QPs`)
   }
@@ -258,6 +270,10 @@ class VmSession {
    * re-pointed (C11, C21); in masq/freeflow the virtual GID is renamed to host GIDs (RConnrename).
    */
   private async checkModify(qpn: number, attr: QpAttr, mask: number): Promise<QpAttr | RnicError> {
+    if (mask & M.ALT_PATH) { // APM paths are not renamed or admitted: a tenant may not set one (C21)
+      const r = this.guard.checkModifyQp(this.who, undefined, {}, M.ALT_PATH)
+      if (!r.ok) return this.refuse(r.errno, r.message)
+    }
     if (mask & M.QKEY) {
       const r = this.guard.checkQkey(this.who, attr.qkey)
       if (!r.ok) return this.refuse(r.errno, r.message)
@@ -279,7 +295,20 @@ class VmSession {
     if (!(mask & M.AV)) return attr
     // DSCP marking: a tenant cannot pick its traffic class (the provider's class would outrank every tenant)
     if (this.opts.dscpOf) attr = {...attr, ahAttr: {...attr.ahAttr!, trafficClass: this.opts.dscpOf(this.vm) << 2}}
-    return vpcMode(this.vm) ? this.rename(attr) : attr
+    if (!vpcMode(this.vm)) return attr
+    const renamed = await this.rename(attr)
+    if (isRnicError(renamed)) return renamed
+    if (!peer && (mask & M.DEST_QPN) && vpcMode(this.vm) && this.opts.peerOwns) {
+      const g = parseGid(dgid)
+      const vip = g ? `${g[12]}.${g[13]}.${g[14]}.${g[15]}` : ''
+      const owns = g ? await this.opts.peerOwns(this.vm.vni, vip, attr.destQpNum!).catch(() => false) : false
+      if (!owns) {
+        const message = `destination QPN ${String(attr.destQpNum)} is not a QP of ${vip} in this VPC`
+        this.opts.audit?.record(this.who, 'dest-qpn', {qpn: attr.destQpNum, dstVip: vip, errno: Errno.EPERM, message})
+        return this.refuse(Errno.EPERM, `modifyQp: ${message}`)
+      }
+    }
+    return renamed
   }
 
   /** RConnrename: the AV names the peer's vIP; the QP context gets the host GIDs, looked up in this VPC. */
@@ -297,6 +326,10 @@ class VmSession {
     }
     const sgidIndex = Math.max(0, (this.opts.hostGids ?? []).indexOf(this.vm.wireIp))
     return {...attr, ahAttr: {...attr.ahAttr!, dgid: `::ffff:${loc.wireIp}`, sgidIndex}}
+  }
+
+  ownsQp(qpn: number): boolean {
+    return this.qpHandle.has(qpn)
   }
 
   /** The CM agent (host side) connected this QP to `peer`: pin it before the CM moves it to RTR. */
@@ -359,6 +392,12 @@ export class Backend {
   attach(vm: Vm, virtio: MessagePort, rnicPort: MessagePort, memory: SharedArrayBuffer): void {
     this.opts.quota?.addVm(vm)
     this.sessions.set(vm.name, new VmSession(vm, virtio, rnicPort, memory, vm.mode === 'freeflow', this.handles, this.guard, this.opts))
+  }
+
+  /** Does a VM of this backend with (VNI, vIP) own QPN `qpn`? (the destination check of C11) */
+  owns(vni: number, vip: string, qpn: number): boolean {
+    for (const s of this.sessions.values()) if (s.vm.vni === vni && s.vm.vip === vip && s.ownsQp(qpn)) return true
+    return false
   }
 
   session(vm: string): VmSession | undefined {

@@ -52,7 +52,7 @@ export class HostAgent {
     this.audit = new AuditLog({lab: plan.name, host: node, file: labDir ? path.join(labDir, 'audit.jsonl') : undefined})
     this.backend = new Backend({audit: this.audit, quota: new QuotaLedger(plan.tenants, [], this.audit), hostGids: this.gids(),
       lookup: (vni, vip) => this.lookup(vni, vip), onQp: (vm, qpn, created) => this.onQp(vm, qpn, created),
-      dscpOf: (vm) => dscpFor(plan, {kind: 'tenant', tenant: vm.tenant})})
+      dscpOf: (vm) => dscpFor(plan, {kind: 'tenant', tenant: vm.tenant}), peerOwns: (vni, vip, qpn) => this.peerOwns(vni, vip, qpn)})
   }
 
   /**
@@ -74,6 +74,17 @@ export class HostAgent {
     const bytesPerSec = set.size ? rate / 8 : 0
     void this.rnicChannel.request({type: 'setRateLimit', group: key, qpns: [...set], bytesPerSec, burstBytes: Math.max(64 * 1024, bytesPerSec * 0.01)}, 5000)
       .catch((err: unknown) => log(`setRateLimit ${key}: ${(err as Error).message}`))
+  }
+
+  /** C11: is `qpn` a QP of the VM with (VNI, vIP)? Answered by the backend of that VM's host (asked over host RPC). */
+  private async peerOwns(vni: number, vip: string, qpn: number): Promise<boolean> {
+    const vm = this.plan.vms.find((v) => v.vni === vni && v.vip === vip)
+    const host = vm && this.plan.hosts.find((h) => h.name === vm.host)
+    if (!vm || !host) return false
+    if (host.name === this.host.name) return this.backend.owns(vni, vip, qpn)
+    const {rpcCall} = await import('../lab/rpc.js')
+    const r = await rpcCall<{owns: boolean}>(path.join(this.socketDir, socketNames.host(host.index)), 'ownsQp', {vni, vip, qpn}, 5000)
+    return r.owns === true
   }
 
   /** Where (VNI, vIP) lives on the fabric, asked of the controller once and cached (null = not in that VPC). */
@@ -344,9 +355,36 @@ export class HostAgent {
         this.lookups.clear()
         return {ok: true}
       },
+      // another host's backend checks a tenant-named destination QPN (C11)
+      ownsQp: (p: {vni?: unknown; vip?: unknown; qpn?: unknown}) => {
+        if (typeof p?.vni !== 'number' || typeof p.vip !== 'string' || typeof p.qpn !== 'number') throw new RpcError(-32602, 'ownsQp needs {vni, vip, qpn}')
+        return {owns: this.backend.owns(p.vni, p.vip, p.qpn)}
+      },
+      ...this.attackHandlers(),
       shutdown: () => {
         setImmediate(stop)
         return {ok: true}
+      },
+    }
+  }
+
+  /**
+   * masq attack-test's observers (object counts, drop counters, backend refusals) and, in labs that attack-test
+   * started (plan.attackTest), the T2 raw-frame injector. A user's lab refuses attackInject.
+   */
+  private attackHandlers(): RpcHandlers {
+    return {
+      attackObserve: async () => {
+        const info = await this.rnicChannel.request<{port: Record<string, number>; drops: Record<string, number>; qps: number; asyncEvents: Record<string, number>}>({type: 'info'}, 5000)
+        const objects = await this.rnicChannel.request<Record<string, number>>({type: 'objectCounts'}, 5000)
+        return {host: this.host.name, objects, port: info.port, drops: info.drops, asyncEvents: info.asyncEvents, backend: this.backend.stats()}
+      },
+      attackInject: (p: {frame?: unknown}) => {
+        if (!(this.plan as {attackTest?: boolean}).attackTest) throw new RpcError(-32601, 'attackInject: only labs started by masq attack-test inject frames')
+        const hex = typeof p?.frame === 'string' ? p.frame : ''
+        if (!/^([0-9a-f]{2}){14,9000}$/i.test(hex)) throw new RpcError(-32602, 'attackInject needs {frame: hex string of 14..9000 bytes}')
+        const frame = Buffer.from(hex, 'hex')
+        return this.rnicChannel.request({type: 'injectFrame', frame}, 5000)
       },
     }
   }

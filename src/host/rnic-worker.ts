@@ -53,6 +53,18 @@ link.onFrame = (buf, off, len) => {
   loop.kick()
 }
 
+/**
+ * Attacker model T2 (a compromised host, rdma-security.md §2): raw bytes leave on this host's wire link as if the
+ * engine had sent them. Only reachable through the host agent's attackInject, which attack-test labs enable.
+ */
+function injectFrame(frame: Uint8Array): {bytes: number} {
+  const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
+  capture?.writeNow(b, 0, b.length)
+  link.transmit(b, 0, b.length)
+  loop.kick()
+  return {bytes: b.length}
+}
+
 interface Attached {memory: SharedArrayBuffer; verbs?: MessagePort; unserve?: () => void}
 const vms = new Map<string, Attached>()
 
@@ -114,6 +126,10 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
     }
     case 'qpCounters':
       return rnic.counters().qps
+    case 'objectCounts':
+      return rnic.objectCounts()
+    case 'injectFrame': // attack-test labs only (the agent checks): the T2 attacker's raw frame on this host's wire
+      return injectFrame(m.frame)
     case 'setSpin':
       loop.spinMs = Number(m.spinUs) / 1000
       return {spinUs: loop.spinMs * 1000}
