@@ -124,6 +124,7 @@ export class HostAgent {
       counters: this.counters,
       gids: this.gids(),
       mtu: this.plan.fabric.mtu,
+      fabric: this.plan.fabric,
       capture: this.capturePath(),
       spinUs: process.env.MASQ_RNIC_SPIN_US ? Number(process.env.MASQ_RNIC_SPIN_US) : undefined,
     }
