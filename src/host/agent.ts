@@ -279,7 +279,8 @@ export class HostAgent {
       qps: (rnic as {qps?: number}).qps ?? 0,
       backend: this.backend.stats(),
       cm: {...this.cm?.stats, errors: this.cm?.agent.errors.count ?? 0, live: this.cm?.agent.liveConnections().length ?? 0},
-      counters: {wire: this.wireCounters(), rnic: (rnic as {port?: unknown}).port, drops: (rnic as {drops?: unknown}).drops},
+      counters: {wire: this.wireCounters(), rnic: (rnic as {port?: unknown}).port, drops: (rnic as {drops?: unknown}).drops,
+        fabric: (rnic as {fabric?: unknown}).fabric},
     }
   }
 

@@ -6,6 +6,7 @@
 // and pins each QP's peer in the backend, so a tenant cannot re-point a connected QP afterwards.
 import type {MessagePort, Worker} from 'node:worker_threads'
 import {CmAgent} from '../cm/agent.js'
+import {CmTimerDriver} from '../cm/driver.js'
 import {CmError} from '../cm/errors.js'
 import {EventChannel, type RdmaCmEvent} from '../cm/event-channel.js'
 import type {PolicyDecision, ReqPolicyContext} from '../cm/policy.js'
@@ -101,6 +102,9 @@ export class CmHost {
   async start(): Promise<void> {
     const r = await this.rnic.call('deviceInfo')
     this.info = {maxMtu: r.maxMtu, gids: r.gids}
+    // the CM engine's timers (MAD retransmissions, MRA/service timeouts, TIMEWAIT exit) on real time: without
+    // them a lost REQ/REP/RTU/DREQ was never re-sent and a connection never left TIMEWAIT
+    new CmTimerDriver(this.agent.engine).start()
   }
 
   private localVm(vni: number, deviceIp: string): Vm | undefined {
