@@ -311,6 +311,18 @@ export class HostAgent {
         if (!(us >= 0 && us <= 1e6)) throw new RpcError(-32602, 'setSpin needs {spinUs: 0..1e6}')
         return this.rnicChannel.request({type: 'setSpin', spinUs: us}, 5000)
       },
+      // a provider-class (by default) probe stream through the fabric model to another host (src/fabric/probe.ts)
+      fabricProbe: (p: {peer?: unknown; count?: unknown; intervalUs?: unknown; len?: unknown; dscp?: unknown}) => {
+        const peer = this.plan.hosts.find((h) => h.name === p?.peer)
+        const count = Number(p?.count ?? 1000)
+        const intervalUs = Number(p?.intervalUs ?? 1000)
+        if (!peer || peer.name === this.host.name) throw new RpcError(-32602, 'fabricProbe needs {peer: another host}')
+        if (!(count >= 1 && count <= 1e6 && intervalUs >= 0)) throw new RpcError(-32602, 'fabricProbe: count 1..1e6, intervalUs >= 0')
+        const ip = (a: string) => a.split('.').reduce((v, o) => v * 256 + Number(o), 0)
+        const probe = {srcIp: ip(this.host.underlay), dstIp: ip(peer.underlay), dscp: Number(p?.dscp ?? this.plan.provider.dscp),
+          len: Number(p?.len ?? 300), count, intervalNs: intervalUs * 1000}
+        return this.rnicChannel.request({type: 'fabricProbe', probe}, count * intervalUs / 1000 + 60_000)
+      },
       // The backend asks the controller where a (VNI, vIP) lives: the RConnrename lookup (step 4).
       lookup: (p) => this.controller.call('lookup', p),
       // RConntrack: the controller resets this host's ends of connections a rule change no longer allows

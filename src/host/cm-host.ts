@@ -21,6 +21,7 @@ import type {ResolvedPlan, Vm} from '../topology/types.js'
 import {MessagePortChannel} from '../verbs/channel.js'
 import type {Backend} from '../backend/backend.js'
 import {dscpFor} from '../fabric/tenant-qos.js'
+import {rcAckTimeout} from '../fabric/host-fabric.js'
 import type {Pd, Qp} from '../verbs/verbs.js'
 
 /** MADs between the agent (main thread) and the RNIC worker's QP1: {type: 'mad'} both ways, no reply. */
@@ -85,6 +86,7 @@ export class CmHost {
     private readonly backend: Backend, private readonly lookup: (vni: number, vip: string) => Promise<{wireIp: string} | null>) {
     this.agent = new CmAgent({
       transport: new WorkerMadTransport(rnicWorker, plan.provider.dscp), clock: realClock,
+      localAckTimeout: rcAckTimeout(plan.fabric, plan.tenants.map((t) => t.qos.rateBps)), // covers a modelled slow link
       policy: {onOutgoingReq: (c) => this.egress(c), onIncomingReq: (c) => this.ingress(c)},
       // vni 0: a VM without VPC features (sriov/hyv/bare) addresses the fabric directly
       resolve: async (vni, ip) => {

@@ -30,7 +30,8 @@ const wire: Port = {
     link.transmit(frame, off, len)
   },
 }
-const fabric = hostFabric(d.fabric, wire, {transmit: (f, o, l) => deliver(f as Buffer, o, l)}, d.index, !!process.env.MASQ_FABRIC_MODEL)
+const fabric = hostFabric(d.fabric, wire, {transmit: (f, o, l) => deliver(f as Buffer, o, l)}, d.index, !!process.env.MASQ_FABRIC_MODEL,
+  process.env.MASQ_FABRIC_SPIN_US ? Number(process.env.MASQ_FABRIC_SPIN_US) * 1000 : undefined)
 const port: Port = fabric?.uplink ?? wire
 const rnic = new Rnic({
   name: `rxe-${d.host}`, gids: d.gids, mtu: d.mtu, port, randomQpn: true,
@@ -55,6 +56,7 @@ link.onFrame = (buf, off, len) => {
 // the fabric's queues and the socket parser hand Buffers (frame-ring.ts, impair.ts)
 function deliver(buf: Buffer, off: number, len: number): void {
   capture?.writeNow(buf, off, len)
+  if (fabric?.probe.onFrame(buf, off, len)) return
   if (((buf.byteOffset + off) & 3) !== ALIGNED_AT && len <= WIRE_MAX_FRAME) {
     buf.copy(aligned, ALIGNED_AT, off, off + len)
     rnic.receive(aligned, ALIGNED_AT, len)
@@ -121,6 +123,12 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
     }
     case 'setRateLimit': { // from the host agent only (trusted): a tenant's QPs share one budget
       const r = rnic.setRateLimit({group: m.group, qpns: m.qpns, bytesPerSec: m.bytesPerSec, burstBytes: m.burstBytes})
+      loop.kick()
+      return r
+    }
+    case 'fabricProbe': { // from the host agent: an open-loop provider-class stream to another host (src/fabric/probe.ts)
+      if (!fabric) throw new Error('fabricProbe: this lab\'s fabric is transparent (no model to probe)')
+      const r = fabric.probe.run(m.probe)
       loop.kick()
       return r
     }

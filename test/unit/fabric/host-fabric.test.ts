@@ -85,3 +85,13 @@ describe('HostFabric', () => {
     expect([...rnic.seqs].sort((a, b) => a - b)).toEqual(rnic.seqs)
   })
 })
+
+describe('rcAckTimeout', () => {
+  it('keeps the testbed default on a transparent fabric and grows with the slowest modelled rate, up to 18', async () => {
+    const {rcAckTimeout} = await import('../../../src/fabric/host-fabric.js')
+    expect(rcAckTimeout(fabric({linkRateBps: 100e9, delayNs: 1000}), [1e6])).toBe(14)
+    expect(rcAckTimeout(fabric({linkRateBps: 10e9}), [])).toBe(14) // 8 x 64 KiB at 10 Gbps: 0.4 ms
+    expect(rcAckTimeout(fabric({linkRateBps: 30e6}), [16e6, 8e6, 0])).toBe(17) // 8 x 64 KiB at 8 Mbps: 524 ms
+    expect(rcAckTimeout(fabric({linkRateBps: 30e6}), [1e3])).toBe(18)
+  })
+})
