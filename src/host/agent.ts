@@ -202,6 +202,7 @@ export class HostAgent {
     worker.on('exit', () => {
       h.channel.failAll('vm worker exited')
       if (!this.stopping && h.state !== 'failed') h.state = 'failed'
+      if (!this.stopping) void this.releaseVm(vm)
     })
     try {
       await h.channel.request({type: 'ping'}, timeoutMs)
@@ -211,6 +212,17 @@ export class HostAgent {
     } catch (err) {
       h.state = 'failed'
       h.error ??= (err as Error).message
+    }
+  }
+
+  /** A VM's worker is gone: its rdma_cm ids and every RNIC object the backend holds for it are released. */
+  private async releaseVm(vm: Vm): Promise<void> {
+    try {
+      this.cm?.detach(vm.name)
+      const r = await this.backend.destroyAll(vm.name)
+      if (r) log(`vm ${vm.name} exited: released ${r.qp} QPs, ${r.mr} MRs, ${r.cq} CQs, ${r.pd} PDs${r.failed ? ` (${r.failed} refused by the RNIC)` : ''}`)
+    } catch (err) {
+      log(`vm ${vm.name}: releasing its objects failed: ${(err as Error).message}`)
     }
   }
 
@@ -278,6 +290,7 @@ export class HostAgent {
       controller: this.controller.connected ? 'connected' : 'disconnected',
       qps: (rnic as {qps?: number}).qps ?? 0,
       backend: this.backend.stats(),
+      released: this.backend.released,
       cm: {...this.cm?.stats, errors: this.cm?.agent.errors.count ?? 0, live: this.cm?.agent.liveConnections().length ?? 0},
       counters: {wire: this.wireCounters(), rnic: (rnic as {port?: unknown}).port, drops: (rnic as {drops?: unknown}).drops,
         fabric: (rnic as {fabric?: unknown}).fabric},
