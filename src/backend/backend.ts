@@ -391,6 +391,23 @@ export class Backend {
   }
 
   /**
+   * rdma_cm ids count against the VM's and its tenant's `cmIds` quota: the host CM agent charges one per
+   * rdma_create_id (EAGAIN, counted and audited like the other quotas). VMs without a backend (sriov, bare) are
+   * not in the ledger and are not limited.
+   */
+  chargeCmId(vm: string): {errno: number; message: string} | undefined {
+    const r = this.opts.quota?.charge(vm, 'cmIds')
+    if (!r || r.ok || r.code === 'ENOENT') return undefined
+    const s = this.sessions.get(vm)
+    if (s) s.stats.refused++
+    return {errno: r.errno, message: `rdma_create_id: ${r.message}`}
+  }
+
+  releaseCmIds(vm: string, n = 1): void {
+    if (n > 0) this.opts.quota?.release(vm, 'cmIds', n)
+  }
+
+  /**
    * A VM's worker crashed or exited: destroy every object it still owns on the RNIC (the backend owns them, so
    * nothing leaks until `masq down`), return its quota, stop serving its virtio channel, and count it.
    */

@@ -147,6 +147,7 @@ export class CmHost {
     const v = this.vms.get(vm)
     if (!v) return
     for (const id of v.ids.values()) v.cm.destroyId(id)
+    this.backend.releaseCmIds(vm, [...v.ids.keys()].filter((n) => n >= 0).length)
     this.vms.delete(vm)
   }
 
@@ -249,7 +250,15 @@ export class CmHost {
     try {
       switch (p.op) {
         case 'createId': {
-          const created = v.cm.createId(this.channel(v, Number(p.channel)), null, Number(p.ps))
+          const denied = this.backend.chargeCmId(vmName) // the cmIds quota (issue 5 item 5)
+          if (denied) throw new CmError(denied.errno, denied.message)
+          let created: CmId
+          try {
+            created = v.cm.createId(this.channel(v, Number(p.channel)), null, Number(p.ps))
+          } catch (err) {
+            this.backend.releaseCmIds(vmName)
+            throw err
+          }
           v.ids.set(num, created)
           this.numOf.set(created, {vm: v, num})
           return addrs(created)
@@ -285,6 +294,7 @@ export class CmHost {
             const qp = id.qp as unknown as HostQp | undefined
             v.cm.destroyId(id)
             v.ids.delete(num)
+            if (num >= 0) this.backend.releaseCmIds(vmName)
             if (qp) await this.closed(v, qp.qpn)
           }
           return {}
