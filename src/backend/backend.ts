@@ -337,13 +337,28 @@ class VmSession {
     this.peers.set(qpn, peer)
   }
 
-  /** Tear down everything the VM still holds (VM gone): QPs before MRs, CQs and PDs. */
-  async destroyAll(): Promise<void> {
+  /**
+   * Tear down everything the VM still holds (VM gone): QPs before MRs, CQs and PDs; returns what was destroyed
+   * per kind (and how many the RNIC refused). A QP also leaves its tenant's rate-limit group (onQp).
+   */
+  async destroyAll(): Promise<ReleasedObjects> {
+    const out: ReleasedObjects = {qp: 0, mr: 0, cq: 0, pd: 0, failed: 0}
     for (const o of this.handles.destroyAll(this.vm.name)) {
       const cmd = ({qp: 'destroyQp', mr: 'deregMr', cq: 'destroyCq', pd: 'deallocPd'} as Record<string, CommandName>)[o.kind]
-      if (cmd) await this.call(cmd, o.ref).catch(() => undefined)
+      if (!cmd) continue
+      const r = await this.call(cmd, o.ref).catch((err: Error) => ({errno: Errno.EIO, message: err.message}))
+      if (isRnicError(r)) {
+        out.failed++
+        continue
+      }
+      out[o.kind as 'qp' | 'mr' | 'cq' | 'pd']++
+      if (o.kind === 'qp') this.opts.onQp?.(this.vm, o.ref, false)
     }
+    this.qpHandle.clear()
+    this.peers.clear()
+    this.mrBytes.clear()
     this.opts.quota?.releaseAll(this.vm.name)
+    return out
   }
 
   /** freeflow: hand the VM a shadow doorbell and forward every ring to the real one from this thread. */
@@ -378,8 +393,13 @@ class VmSession {
   }
 }
 
+/** What Backend.destroyAll released for a VM that went away. */
+export interface ReleasedObjects {qp: number; mr: number; cq: number; pd: number; failed: number}
+
 export class Backend {
   private readonly sessions = new Map<string, VmSession>()
+  /** VMs whose objects were released after their worker crashed or exited, and the objects (counters for status). */
+  readonly released = {vms: 0, objects: 0, failed: 0}
   readonly handles: Handles
   readonly guard: VerbsGuard
 
@@ -407,6 +427,38 @@ export class Backend {
   detach(vm: string): void {
     this.sessions.get(vm)?.close()
     this.sessions.delete(vm)
+  }
+
+  /**
+   * rdma_cm ids count against the VM's and its tenant's `cmIds` quota: the host CM agent charges one per
+   * rdma_create_id (EAGAIN, counted and audited like the other quotas). VMs without a backend (sriov, bare) are
+   * not in the ledger and are not limited.
+   */
+  chargeCmId(vm: string): {errno: number; message: string} | undefined {
+    const r = this.opts.quota?.charge(vm, 'cmIds')
+    if (!r || r.ok || r.code === 'ENOENT') return undefined
+    const s = this.sessions.get(vm)
+    if (s) s.stats.refused++
+    return {errno: r.errno, message: `rdma_create_id: ${r.message}`}
+  }
+
+  releaseCmIds(vm: string, n = 1): void {
+    if (n > 0) this.opts.quota?.release(vm, 'cmIds', n)
+  }
+
+  /**
+   * A VM's worker crashed or exited: destroy every object it still owns on the RNIC (the backend owns them, so
+   * nothing leaks until `masq down`), return its quota, stop serving its virtio channel, and count it.
+   */
+  async destroyAll(vm: string): Promise<ReleasedObjects | undefined> {
+    const s = this.sessions.get(vm)
+    if (!s) return undefined
+    const r = await s.destroyAll()
+    this.detach(vm)
+    this.released.vms++
+    this.released.objects += r.qp + r.mr + r.cq + r.pd
+    this.released.failed += r.failed
+    return r
   }
 
   stats(): Record<string, BackendVmStats & {pds: number; cqs: number; qps: number; mrs: number}> {

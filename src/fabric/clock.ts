@@ -222,3 +222,42 @@ export class RealClock implements Clock {
     this.timeout = setTimeout(this.drainBound, Math.max(0, Math.floor((wait - this.spinWindowNs) / 1e6)))
   }
 }
+
+/**
+ * Real time with no scheduler of its own: the owner's loop (the RNIC worker's RnicLoop) fires due timers on each
+ * pass (`runDue`) and sleeps no longer than `nextDeadline()`. Same time base as src/rnic/clock.ts's realClock
+ * (performance.now()), in ns: so the fabric's deadlines and the engine's merge into one sleep.
+ */
+export class PolledClock implements Clock {
+  private readonly heap = new TimerHeap()
+
+  now(): number {
+    return performance.now() * 1e6
+  }
+
+  arm(timer: Timer, atNs: number): void {
+    this.heap.push(timer, atNs)
+  }
+
+  cancel(timer: Timer): void {
+    this.heap.remove(timer)
+  }
+
+  /** Earliest armed deadline in ns (Infinity when nothing is armed). */
+  nextDeadline(): number {
+    return this.heap.peekDeadline()
+  }
+
+  /** Fire every timer due now; returns how many fired. */
+  runDue(): number {
+    const now = this.now()
+    let n = 0
+    let t: Timer | undefined
+    // a timer re-armed for `now` by its own callback fires again in this call: bounded against a runaway re-arm
+    while (n < 4096 && (t = this.heap.popDue(now)) !== undefined) {
+      t.fire(now)
+      n++
+    }
+    return n
+  }
+}

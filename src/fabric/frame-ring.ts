@@ -22,7 +22,7 @@ export class FrameRing {
   lastOff = 0
 
   constructor(byteCapacity: number, frameCapacity: number, private readonly growable = false) {
-    this.buf = new Uint8Array(Math.max(1, byteCapacity))
+    this.buf = Buffer.alloc(Math.max(1, byteCapacity)) // a Buffer: receivers (rnic.receive) take it without a wrapper
     const fc = Math.max(1, frameCapacity)
     this.offs = new Uint32Array(fc)
     this.lens = new Uint32Array(fc)
@@ -109,7 +109,7 @@ export class FrameRing {
   private grow(len: number): void {
     let cap = this.buf.length * 2
     while (cap < this.used + len * 2) cap *= 2
-    const nb = new Uint8Array(cap)
+    const nb = Buffer.alloc(cap)
     // compact live frames to the start, keeping records' order
     let w = 0
     for (let i = 0; i < this.n; i++) {

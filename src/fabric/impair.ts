@@ -45,7 +45,7 @@ export class Impairer implements FrameSink {
     this.rng = new Xoshiro128(o.seed)
     this.gap = Math.max(1, o.reorderGap ?? 3)
     this.holdNs = o.reorderHoldNs ?? 100_000
-    this.held = new Uint8Array(o.maxFrameBytes ?? 9216)
+    this.held = Buffer.alloc(o.maxFrameBytes ?? 9216)
     this.timer = new Timer(() => this.releaseHeld())
   }
 

@@ -168,7 +168,7 @@ export class Port implements FrameSink {
     }
     // the bytes ahead of this frame decide the mark; the queue's copy is marked, never the caller's buffer
     const ahead = q.bytes
-    q.push(frame, off, len)
+    q.push(frame, off, len, now) // tag = arrival time (see depart)
     if (ahead > this.ecnMarkBytes && markCe(q.buf, q.lastOff, len)) c.ecnMarked++
     this.queued++
     if (q.bytes > c.peakBytes) c.peakBytes = q.bytes
@@ -187,7 +187,7 @@ export class Port implements FrameSink {
       const c = this.counters.queues[p]!
       c.sentFrames++
       c.sentBytes += len
-      this.depart(q.buf, q.frontOff, len, now)
+      this.depart(q.buf, q.frontOff, len, now, q.frontTag)
       q.pop()
       this.queued--
     }
@@ -196,9 +196,15 @@ export class Port implements FrameSink {
     this.rearm(now)
   }
 
-  /** Put a frame on the link: its delivery time follows from the link's schedule. */
-  private depart(buf: Uint8Array, off: number, len: number, now: number): void {
-    const start = this.busyUntil > now ? this.busyUntil : now
+  /**
+   * Put a frame on the link: its delivery time follows from the link's schedule. A queued frame starts when the
+   * link finished the previous one or when it arrived, whichever is later, even if that is in the past: a real-time
+   * clock's wake-up can come milliseconds late (a descheduled thread on a loaded machine), and a backlogged link
+   * was busy all that time, so the model catches up instead of losing link time. With punctual timers (virtual
+   * time) this is the same as starting at `now`.
+   */
+  private depart(buf: Uint8Array, off: number, len: number, now: number, arrived = now): void {
+    const start = this.busyUntil > arrived ? this.busyUntil : arrived
     this.busyUntil = start + len * this.nsPerByte
     let at = this.busyUntil + this.delayNs
     if (this.jitter) at += this.jitter()

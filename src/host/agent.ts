@@ -148,6 +148,7 @@ export class HostAgent {
       counters: this.counters,
       gids: this.gids(),
       mtu: this.plan.fabric.mtu,
+      fabric: this.plan.fabric,
       capture: this.capturePath(),
       spinUs: process.env.MASQ_RNIC_SPIN_US ? Number(process.env.MASQ_RNIC_SPIN_US) : undefined,
     }
@@ -233,6 +234,7 @@ export class HostAgent {
     worker.on('exit', () => {
       h.channel.failAll('vm worker exited')
       if (!this.stopping && h.state !== 'failed') h.state = 'failed'
+      if (!this.stopping) void this.releaseVm(vm)
     })
     try {
       await this.start() // the RNIC worker and the CM agent
@@ -244,6 +246,17 @@ export class HostAgent {
     } catch (err) {
       h.state = 'failed'
       h.error ??= (err as Error).message
+    }
+  }
+
+  /** A VM's worker is gone: its rdma_cm ids and every RNIC object the backend holds for it are released. */
+  private async releaseVm(vm: Vm): Promise<void> {
+    try {
+      this.cm?.detach(vm.name)
+      const r = await this.backend.destroyAll(vm.name)
+      if (r) log(`vm ${vm.name} exited: released ${r.qp} QPs, ${r.mr} MRs, ${r.cq} CQs, ${r.pd} PDs${r.failed ? ` (${r.failed} refused by the RNIC)` : ''}`)
+    } catch (err) {
+      log(`vm ${vm.name}: releasing its objects failed: ${(err as Error).message}`)
     }
   }
 
@@ -311,8 +324,10 @@ export class HostAgent {
       controller: this.controller.connected ? 'connected' : 'disconnected',
       qps: (rnic as {qps?: number}).qps ?? 0,
       backend: this.backend.stats(),
+      released: this.backend.released,
       cm: {...this.cm?.stats, errors: this.cm?.agent.errors.count ?? 0, live: this.cm?.agent.liveConnections().length ?? 0},
-      counters: {wire: this.wireCounters(), rnic: (rnic as {port?: unknown}).port, drops: (rnic as {drops?: unknown}).drops},
+      counters: {wire: this.wireCounters(), rnic: (rnic as {port?: unknown}).port, drops: (rnic as {drops?: unknown}).drops,
+        fabric: (rnic as {fabric?: unknown}).fabric},
     }
   }
 
@@ -342,6 +357,18 @@ export class HostAgent {
         const us = Number(p?.spinUs)
         if (!(us >= 0 && us <= 1e6)) throw new RpcError(-32602, 'setSpin needs {spinUs: 0..1e6}')
         return this.rnicChannel.request({type: 'setSpin', spinUs: us}, 5000)
+      },
+      // a provider-class (by default) probe stream through the fabric model to another host (src/fabric/probe.ts)
+      fabricProbe: (p: {peer?: unknown; count?: unknown; intervalUs?: unknown; len?: unknown; dscp?: unknown}) => {
+        const peer = this.plan.hosts.find((h) => h.name === p?.peer)
+        const count = Number(p?.count ?? 1000)
+        const intervalUs = Number(p?.intervalUs ?? 1000)
+        if (!peer || peer.name === this.host.name) throw new RpcError(-32602, 'fabricProbe needs {peer: another host}')
+        if (!(count >= 1 && count <= 1e6 && intervalUs >= 0)) throw new RpcError(-32602, 'fabricProbe: count 1..1e6, intervalUs >= 0')
+        const ip = (a: string) => a.split('.').reduce((v, o) => v * 256 + Number(o), 0)
+        const probe = {srcIp: ip(this.host.underlay), dstIp: ip(peer.underlay), dscp: Number(p?.dscp ?? this.plan.provider.dscp),
+          len: Number(p?.len ?? 300), count, intervalNs: intervalUs * 1000}
+        return this.rnicChannel.request({type: 'fabricProbe', probe}, count * intervalUs / 1000 + 60_000)
       },
       // The backend asks the controller where a (VNI, vIP) lives: the RConnrename lookup (step 4).
       lookup: (p) => this.controller.call('lookup', p),

@@ -6,6 +6,7 @@
 // and pins each QP's peer in the backend, so a tenant cannot re-point a connected QP afterwards.
 import type {MessagePort, Worker} from 'node:worker_threads'
 import {CmAgent} from '../cm/agent.js'
+import {CmTimerDriver} from '../cm/driver.js'
 import {CmError} from '../cm/errors.js'
 import {EventChannel, type RdmaCmEvent} from '../cm/event-channel.js'
 import type {PolicyDecision, ReqPolicyContext} from '../cm/policy.js'
@@ -20,6 +21,7 @@ import type {ResolvedPlan, Vm} from '../topology/types.js'
 import {MessagePortChannel} from '../verbs/channel.js'
 import type {Backend} from '../backend/backend.js'
 import {dscpFor} from '../fabric/tenant-qos.js'
+import {rcAckTimeout} from '../fabric/host-fabric.js'
 import type {Pd, Qp} from '../verbs/verbs.js'
 
 /** MADs between the agent (main thread) and the RNIC worker's QP1: {type: 'mad'} both ways, no reply. */
@@ -84,6 +86,7 @@ export class CmHost {
     private readonly backend: Backend, private readonly lookup: (vni: number, vip: string) => Promise<{wireIp: string} | null>) {
     this.agent = new CmAgent({
       transport: new WorkerMadTransport(rnicWorker, plan.provider.dscp), clock: realClock,
+      localAckTimeout: rcAckTimeout(plan.fabric, plan.tenants.map((t) => t.qos.rateBps)), // covers a modelled slow link
       policy: {onOutgoingReq: (c) => this.egress(c), onIncomingReq: (c) => this.ingress(c)},
       // vni 0: a VM without VPC features (sriov/hyv/bare) addresses the fabric directly
       resolve: async (vni, ip) => {
@@ -101,6 +104,9 @@ export class CmHost {
   async start(): Promise<void> {
     const r = await this.rnic.call('deviceInfo')
     this.info = {maxMtu: r.maxMtu, gids: r.gids}
+    // the CM engine's timers (MAD retransmissions, MRA/service timeouts, TIMEWAIT exit) on real time: without
+    // them a lost REQ/REP/RTU/DREQ was never re-sent and a connection never left TIMEWAIT
+    new CmTimerDriver(this.agent.engine).start()
   }
 
   private localVm(vni: number, deviceIp: string): Vm | undefined {
@@ -141,6 +147,7 @@ export class CmHost {
     const v = this.vms.get(vm)
     if (!v) return
     for (const id of v.ids.values()) v.cm.destroyId(id)
+    this.backend.releaseCmIds(vm, [...v.ids.keys()].filter((n) => n >= 0).length)
     this.vms.delete(vm)
   }
 
@@ -243,7 +250,15 @@ export class CmHost {
     try {
       switch (p.op) {
         case 'createId': {
-          const created = v.cm.createId(this.channel(v, Number(p.channel)), null, Number(p.ps))
+          const denied = this.backend.chargeCmId(vmName) // the cmIds quota (issue 5 item 5)
+          if (denied) throw new CmError(denied.errno, denied.message)
+          let created: CmId
+          try {
+            created = v.cm.createId(this.channel(v, Number(p.channel)), null, Number(p.ps))
+          } catch (err) {
+            this.backend.releaseCmIds(vmName)
+            throw err
+          }
           v.ids.set(num, created)
           this.numOf.set(created, {vm: v, num})
           return addrs(created)
@@ -279,6 +294,7 @@ export class CmHost {
             const qp = id.qp as unknown as HostQp | undefined
             v.cm.destroyId(id)
             v.ids.delete(num)
+            if (num >= 0) this.backend.releaseCmIds(vmName)
             if (qp) await this.closed(v, qp.qpn)
           }
           return {}

@@ -1,6 +1,6 @@
 // Data handed to the host's workers at start-up.
 import type {MessagePort} from 'node:worker_threads'
-import type {Vm} from '../topology/types.js'
+import type {Fabric, Vm} from '../topology/types.js'
 import type {Station} from './link-test.js'
 
 export interface RnicWorkerData {
@@ -14,6 +14,7 @@ export interface RnicWorkerData {
   mtu: number
   capture?: string // pcap path: what the port sends and receives
   spinUs?: number // busy-poll window after activity (default SPIN_US)
+  fabric?: Fabric // the plan's fabric: link rate, delay, buffer, DSCP priorities, impairments (src/fabric/host-fabric.ts)
 }
 
 export interface VmWorkerData {

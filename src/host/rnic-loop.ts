@@ -24,8 +24,12 @@ export class RnicLoop {
   private timer: NodeJS.Timeout | undefined
   private stopped = false
 
-  /** around each pass: the port's beginBatch/endBatch, so that a pass's frames leave in one write per peer */
-  constructor(private readonly rnic: Rnic, spinUs = SPIN_US, private readonly batch?: {beginBatch(): void; endBatch(): void}) {
+  /**
+   * around each pass: the port's beginBatch/endBatch, so that a pass's frames leave in one write per peer;
+   * `timers`: the fabric model's (src/fabric/host-fabric.ts), fired on each pass and part of the sleep deadline
+   */
+  constructor(private readonly rnic: Rnic, spinUs = SPIN_US, private readonly batch?: {beginBatch(): void; endBatch(): void},
+    private readonly timers?: {poll(): number; nextDeadline(): number}) {
     this.spinMs = spinUs / 1000
   }
 
@@ -54,6 +58,7 @@ export class RnicLoop {
     let work = 0
     this.batch?.beginBatch()
     try {
+      if (this.timers) work += this.timers.poll()
       for (let i = 0; i < 8; i++) {
         const w = this.rnic.poll(64)
         work += w
@@ -86,7 +91,7 @@ export class RnicLoop {
     }
     clearTimeout(this.timer)
     // a doorbell rung between the last poll and arming the wait is seen here (nextDeadline = now)
-    const d = this.rnic.nextDeadline()
+    const d = this.timers ? Math.min(this.rnic.nextDeadline(), this.timers.nextDeadline()) : this.rnic.nextDeadline()
     if (d <= this.rnic.clock.now()) return this.kick()
     const ms = d === Infinity ? IDLE_TIMER_MS : Math.max(0, (d - this.rnic.clock.now()) / 1000)
     this.timer = setTimeout(() => this.kick(), Math.min(ms, IDLE_TIMER_MS))

@@ -2,6 +2,7 @@
 // link go to rnic.receive; control verbs arrive on one MessagePort per VM (from the backend, or from the VM itself
 // in sriov/bare); data verbs arrive only as doorbells on the shared doorbell word, which RnicLoop watches.
 import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
+import {hostFabric} from '../fabric/host-fabric.js'
 import {WIRE_MAX_FRAME, WireLink} from '../lab/wire-link.js'
 import {Rnic, type AsyncEventRecord} from '../rnic/rnic.js'
 import type {Port} from '../rnic/port.js'
@@ -20,20 +21,25 @@ const tester = new LinkTester(link, d.index, d.stations)
 const capture = d.capture ? new PcapWriter(d.capture) : undefined
 const asyncEvents: Record<string, number> = {}
 
-// The port the engine transmits on: the seam where the fabric model (egress queue, rate, impairments) goes.
-const port: Port = {
+// The port the engine transmits on: straight to the socket, or through the fabric model (src/fabric/host-fabric.ts:
+// uplink queue, link rate, delay; the receiver's downlink applies impairments) when the plan's fabric is not
+// transparent. The capture records what leaves this host's uplink and what its downlink delivers.
+const wire: Port = {
   transmit(frame, off, len) {
     capture?.writeNow(frame, off, len)
     link.transmit(frame, off, len)
   },
 }
+const fabric = hostFabric(d.fabric, wire, {transmit: (f, o, l) => deliver(f as Buffer, o, l)}, d.index, !!process.env.MASQ_FABRIC_MODEL,
+  process.env.MASQ_FABRIC_SPIN_US ? Number(process.env.MASQ_FABRIC_SPIN_US) * 1000 : undefined)
+const port: Port = fabric?.uplink ?? wire
 const rnic = new Rnic({
   name: `rxe-${d.host}`, gids: d.gids, mtu: d.mtu, port, randomQpn: true,
   onAsyncEvent: (ev: AsyncEventRecord) => {
     asyncEvents[ev.name] = (asyncEvents[ev.name] ?? 0) + 1
   },
 })
-const loop = new RnicLoop(rnic, d.spinUs, link)
+const loop = new RnicLoop(rnic, d.spinUs, link, fabric)
 
 // The engine copies payloads into VM memory (a SharedArrayBuffer) word-wise only when the payload is 4-byte aligned
 // relative to its destination, i.e. when the frame starts at 2 mod 4 (14 + 20 + 8 + 12 = 54 bytes of headers);
@@ -43,7 +49,14 @@ const ALIGNED_AT = 2
 const aligned = Buffer.allocUnsafeSlow(WIRE_MAX_FRAME + 8)
 link.onFrame = (buf, off, len) => {
   if (tester.onFrame(buf, off, len)) return
+  if (!fabric) return deliver(buf, off, len)
+  fabric.input.transmit(buf, off, len) // copies what it keeps; a queued frame's deadline joins the loop's sleep
+  loop.kick()
+}
+// the fabric's queues and the socket parser hand Buffers (frame-ring.ts, impair.ts)
+function deliver(buf: Buffer, off: number, len: number): void {
   capture?.writeNow(buf, off, len)
+  if (fabric?.probe.onFrame(buf, off, len)) return
   if (((buf.byteOffset + off) & 3) !== ALIGNED_AT && len <= WIRE_MAX_FRAME) {
     buf.copy(aligned, ALIGNED_AT, off, off + len)
     rnic.receive(aligned, ALIGNED_AT, len)
@@ -117,10 +130,17 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
         loop: {passes: loop.passes, sleeps: loop.sleeps, spinUs: loop.spinMs * 1000},
         capture: capture ? {path: capture.path, records: capture.records} : undefined,
         lastFault: rnic.lastFault,
+        fabric: fabric?.counters(),
       }
     }
     case 'setRateLimit': { // from the host agent only (trusted): a tenant's QPs share one budget
       const r = rnic.setRateLimit({group: m.group, qpns: m.qpns, bytesPerSec: m.bytesPerSec, burstBytes: m.burstBytes})
+      loop.kick()
+      return r
+    }
+    case 'fabricProbe': { // from the host agent: an open-loop provider-class stream to another host (src/fabric/probe.ts)
+      if (!fabric) throw new Error('fabricProbe: this lab\'s fabric is transparent (no model to probe)')
+      const r = fabric.probe.run(m.probe)
       loop.kick()
       return r
     }

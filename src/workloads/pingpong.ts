@@ -80,10 +80,15 @@ export default async function pingpong(vm: WorkloadVm, options: Record<string, u
 
   if (server) {
     if (op === 'send' || op === 'write') await echo(side, op, size, total)
-    await disconnect(conn, false, 120_000) // the client disconnects when done
+    // Nobody disconnects before both sides' last sends are acknowledged: on a lossy fabric a lost ACK leaves a
+    // delivered message unacknowledged for a retransmit timeout, and a DREQ would flush it (WR_FLUSH_ERR).
+    await vm.waitFor(runKey(vm, 'pingpong-drained'), 120_000)
+    await disconnect(conn, false, 120_000)
     return {role: 'server', op, size, verified: op === 'send' || op === 'write' ? total : 0}
   }
   const samplesNs = await measure(vm, side, op, size, total)
+  await waitUntil(() => (reap(scq), conn.qp.sq.producer() === conn.qp.sq.consumer()), 'the last message to complete')
+  await vm.publish(runKey(vm, 'pingpong-drained'), true)
   await disconnect(conn, true)
   const measured = samplesNs.slice(warmup)
   const row = latReport(measured, {size, verb: op})

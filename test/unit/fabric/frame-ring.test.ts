@@ -17,7 +17,7 @@ describe('FrameRing', () => {
           if (op === 0) {
             if (model.length === 0) continue
             const want = model.shift()!
-            expect(ring.buf.subarray(ring.frontOff, ring.frontOff + ring.frontLen)).toEqual(want)
+            expect(new Uint8Array(ring.buf.subarray(ring.frontOff, ring.frontOff + ring.frontLen))).toEqual(want)
             ring.pop()
           } else {
             const f = frameOf(op, ++k)
