@@ -33,8 +33,9 @@ export default class Demo extends BaseCommand {
     try {
       doc = await runDemo({
         quick: flags.quick, keep: flags.keep, outDir: flags.out, signal: abort.signal, renderer: pickRenderer(),
-        say: (l) => (json ? this.logToStderr(l) : this.log(l)),
-        progress: (l) => this.logToStderr(l),
+        // oclif mutes log and logToStderr under --json: the narrative then goes to stderr directly
+        say: (l) => (json ? process.stderr.write(`${l}\n`) : this.log(l)),
+        progress: (l) => process.stderr.write(`${l}\n`),
       })
     } finally {
       process.off('SIGINT', onSignal)
