@@ -6,7 +6,7 @@ import type {SuiteResult} from '../attacks/runner.js'
 type ListResult = {version: 1; scenarios: Array<{id: string; catalogue: string; title: string; attackerModel: string; needs: string[]}>}
 
 export default class AttackTest extends BaseCommand {
-  static override summary = 'Run the tenant-isolation attack suite (catalogue C01-C34) with three-part oracles.'
+  static override summary = 'Run the tenant-isolation attack suite with three-part oracles (the scenarios implemented so far: --list; the catalogue numbers them C01-C34).'
   static override description = `Each scenario records its primary signal (WC status, errno, drop counter), the victim invariants (canary and guard hashes, victim QPs in RTS completing checksummed traffic, objects back to baseline, audit log) and a positive control. Verdicts: blocked (all three hold), expected behaviour (a false-positive guard, C07), exposed (software cannot block it; the reason is given), LEAKED, error, skipped (the env lacks a capability).
 
 Runs in process for now: env: in-process (RNIC checks only; lab mode comes with the MasQ backend).

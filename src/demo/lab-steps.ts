@@ -3,6 +3,7 @@
 // connection. Each returns narrative lines and figures; a failed check throws a DemoStepError with the lines so far.
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {plural} from '../cli/plural.js'
 import {RejReason} from '../rdma-constants.js'
 import {rpcCall} from '../lab/rpc.js'
 import {changeRules} from '../lab/rules.js'
@@ -83,7 +84,7 @@ export async function isolationStep(ref: LabRef, plan: ResolvedPlan): Promise<St
   const data = {attacker: attacker.client, victim: victim.server, event: c?.event, status: c?.status, requestsAtVictim: s?.requests}
   if (!r.ok || c?.event !== 'REJECTED') throw new DemoStepError(`the cross-tenant connect was not refused: ${c?.event ?? failures(r)}`, lines, data)
   lines.push(`${attacker.client}: ${rejText(c.status!)}: ${victim.serverIp} in VPC ${attacker.tenant} is ${attacker.server}, not ${victim.server}`)
-  lines.push(`${victim.server} saw ${s?.requests ?? 0} connection requests: nothing crossed from ${attacker.tenant} to ${victim.tenant}`)
+  lines.push(`${victim.server} saw ${plural(s?.requests ?? 0, 'connection request')}: nothing crossed from ${attacker.tenant} to ${victim.tenant}`)
   return {lines, data}
 }
 
@@ -110,7 +111,7 @@ export async function rulesStep(ref: LabRef, plan: ResolvedPlan, signal?: AbortS
   const ends = [h.client, h.server].map((s) => s?.result as {event?: string; disconnectedAt?: number; flushed?: number} | undefined)
   const seenMs = Math.max(...ends.map((e) => e?.disconnectedAt ?? Infinity)) - removed.startedAt
   data.remove = {resets: removed.resets.length, controllerMs: round(removed.controllerMs), disconnectedAfterMs: seenMs, flushed: ends.map((e) => e?.flushed ?? 0)}
-  lines.push(`masq rules remove ${rule.join(' ')}: ${removed.resets.length} connection reset by the controller in ${removed.controllerMs.toFixed(1)} ms`)
+  lines.push(`masq rules remove ${rule.join(' ')}: ${plural(removed.resets.length, 'connection')} reset by the controller in ${removed.controllerMs.toFixed(1)} ms`)
   if (!h.ok || ends.some((e) => e?.event !== 'DISCONNECTED')) throw new DemoStepError(`the held connection was not reset: ${failures(h)}`, lines, data)
   lines.push(`both applications got RDMA_CM_EVENT_DISCONNECTED ${seenMs} ms after the change (target ≤ 100 ms); their QPs are in ERR ` +
     `(${ends.map((e) => e?.flushed ?? 0).join(' + ')} receive WRs flushed with IBV_WC_WR_FLUSH_ERR)`)

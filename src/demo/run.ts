@@ -3,6 +3,7 @@
 // the merged capture, a short bench, the attack suite, down. The lab is torn down on failure and on Ctrl-C too.
 import fs from 'node:fs'
 import path from 'node:path'
+import {plural} from '../cli/plural.js'
 import {mergeCapture} from '../lab/capture.js'
 import {down, up} from '../lab/lifecycle.js'
 import {loadTopologyText} from '../topology/load.js'
@@ -119,7 +120,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoDoc> {
     } else if (started || fs.existsSync(path.join(labDir, 'state.json'))) {
       await run('down', async () => {
         const r = await down(ref)
-        return {lines: [`${r.processes.length} processes stopped (${r.processes.map((p) => `${p.node} ${p.outcome}`).join(', ')}); no socket or process of the lab is left`], data: {processes: r.processes.length}}
+        return {lines: [`${plural(r.processes.length, 'process', 'processes')} stopped (${r.processes.map((p) => `${p.node} ${p.outcome}`).join(', ')}); no socket or process of the lab is left`], data: {processes: r.processes.length}}
       })
     }
   }
