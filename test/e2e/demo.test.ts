@@ -30,7 +30,7 @@ afterAll(async () => {
 })
 
 const STEPS = ['Start the lab', 'Verified traffic in each VPC', 'Cross-tenant connect', 'Live security-group change',
-  'Merged packet capture', 'Side-by-side bench', 'Attack suite', 'Tear down']
+  'Tear down', 'Merged packet capture', 'Side-by-side bench', 'Attack suite']
 
 describe('masq demo --quick', () => {
   it('tells every step on stdout, passes, and leaves the report, results, capture and nothing running', async () => {
@@ -44,6 +44,8 @@ describe('masq demo --quick', () => {
     expect(r.stdout).toMatch(/RDMA_CM_EVENT_DISCONNECTED \d+ ms after the change/)
     expect(r.stdout).toMatch(/REJECTED, reason 12 \(IB_CM_REJ_PRIMARY_REMOTE_GID_REJECTED/)
     expect(r.stdout).toMatch(/summary: every step passed in [\d.]+ s/)
+    expect(r.stdout).toContain('every IP header carries a host address (192.168.0.1, 192.168.0.2)')
+    expect(r.stdout).toMatch(/\d+ CM MADs \(\d+ REQ, /)
     for (const f of ['report.html', 'results.json', 'capture.pcap', 'attacks.json', 'demo.json']) {
       expect(r.stdout).toMatch(new RegExp(`^  ${f.replace('.', '\\.')}\\s`, 'm'))
       expect(fs.statSync(path.join(out, f)).size, f).toBeGreaterThan(0)
@@ -77,7 +79,7 @@ describe('masq demo --quick', () => {
     expect(r.exitCode, r.stderr).toBe(0)
     const doc = JSON.parse(r.stdout)
     expect(doc).toMatchObject({version: 1, ok: true, quick: true, outDir: out, lab: {name: 'demo', kept: true, stop: 'masq down demo'}})
-    expect(doc.steps.map((s: {id: string}) => s.id)).toEqual(['up', 'traffic', 'isolation', 'rules', 'capture', 'bench', 'attacks', 'down'])
+    expect(doc.steps.map((s: {id: string}) => s.id)).toEqual(['up', 'traffic', 'isolation', 'rules', 'down', 'capture', 'bench', 'attacks'])
     expect(doc.files).toEqual(expect.arrayContaining(['report.html', 'results.json', 'capture.pcap', 'attacks.json', 'demo.json', 'lab/']))
     expect(r.stderr).toContain('[1/8] Start the lab: ok')
     expect(r.stderr).toContain('stop it: masq down demo')
