@@ -73,6 +73,30 @@ describe('masq demo --quick', () => {
     expect(fs.existsSync(path.join(out, 'lab', 'state.json'))).toBe(false)
   }, 240_000)
 
+  it('Ctrl-C during a step: exit 130, the remaining steps are skipped and the lab is torn down', async () => {
+    const out = path.join(tmp, 'interrupted')
+    const child = demo(['--out', out])
+    let seen = ''
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString()
+        if (seen.includes('[1/8] Start the lab: ok')) resolve()
+      })
+      child.once('exit', () => reject(new Error(`demo exited before the lab was up:\n${seen}`)))
+    })
+    child.kill('SIGINT')
+    const r = await child
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(130)
+    expect(r.stdout).toMatch(/\[5\/8\] Tear down: ok/)
+    expect(r.stdout).toMatch(/Side-by-side bench: SKIPPED/)
+    const doc = JSON.parse(fs.readFileSync(path.join(out, 'demo.json'), 'utf8'))
+    expect(doc.ok).toBe(false)
+    expect(doc.lab.kept).toBe(false)
+    expect(fs.existsSync(path.join(out, 'lab', 'state.json'))).toBe(false)
+    const plan = JSON.parse(fs.readFileSync(path.join(out, 'lab', 'plan.json'), 'utf8')) as {name: string}
+    expect(plan.name).toBe('demo')
+  }, 240_000)
+
   it('--json: one versioned document on stdout, the narrative on stderr; --keep leaves the lab running until down', async () => {
     const out = path.join(tmp, 'json')
     const r = await demo(['--out', out, '--json', '--keep'])
@@ -83,7 +107,7 @@ describe('masq demo --quick', () => {
     expect(doc.files).toEqual(expect.arrayContaining(['report.html', 'results.json', 'capture.pcap', 'attacks.json', 'demo.json', 'lab/']))
     expect(r.stderr).toContain('[1/8] Start the lab: ok')
     expect(r.stderr).toContain('stop it: masq down demo')
-    const state = JSON.parse(fs.readFileSync(path.join(out, 'lab', 'state.json'), 'utf8')) as {processes: Array<{pid: number; startTime: number}>}
+    const state = JSON.parse(fs.readFileSync(path.join(out, 'lab', 'state.json'), 'utf8')) as {processes: Array<{pid: number; startTime: string}>}
     expect(state.processes.every((p) => isOurs(p.pid, p.startTime))).toBe(true)
     const d = await execa('node', [path.join(ROOT, 'bin', 'run.js'), 'down', 'demo'], {env: {MASQ_DATA_DIR: dataDir}, reject: false})
     expect(d.exitCode, d.stderr).toBe(0)
