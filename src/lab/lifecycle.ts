@@ -213,7 +213,8 @@ export async function status(ref: {name: string; labDir: string}): Promise<Statu
       const uptimeMs = Date.now() - Date.parse(p.startedAt)
       try {
         const s = await rpcCall<any>(p.socket, 'status', {}, 5000)
-        return {...base, state: 'running', uptimeMs, vms: s.vms ?? [], qps: s.qps ?? 0, counters: s.counters ?? {}, memory: s.memory}
+        // hosts list their VMs; the controller reports a count (the plan has the list): vms stays an array in --json
+        return {...base, state: 'running', uptimeMs, vms: Array.isArray(s.vms) ? s.vms : [], qps: s.qps ?? 0, counters: s.counters ?? {}, memory: s.memory}
       } catch (err) {
         return {...base, state: state.status === 'starting' ? 'starting' : 'unresponsive', uptimeMs, error: (err as Error).message}
       }
