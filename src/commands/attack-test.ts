@@ -6,7 +6,7 @@ import type {SuiteResult} from '../attacks/runner.js'
 type ListResult = {version: 1; scenarios: Array<{id: string; catalogue: string; title: string; attackerModel: string; needs: string[]}>}
 
 export default class AttackTest extends BaseCommand {
-  static override summary = 'Run the tenant-isolation attack suite (catalogue C01-C34) with three-part oracles.'
+  static override summary = 'Run the tenant-isolation attack suite with three-part oracles (the scenarios implemented so far: --list; the catalogue numbers them C01-C34).'
   static override description = `Each scenario records its primary signal (WC status, errno, drop counter), the victim invariants (canary and guard hashes, victim QPs in RTS completing checksummed traffic, objects back to baseline, audit log) and a positive control. Verdicts: blocked (all three hold), expected behaviour (a false-positive guard, C07), exposed (software cannot block it; the reason is given), LEAKED, error, skipped (the env lacks a capability).
 
 Where each scenario runs: RNIC-level scenarios (memory protection, injection, on-path) in process; the ones that need the MasQ backend, the CM agents and the controller (C09, C11, C14b, C17, C19, C20, C21, C23, C25, C26) against a real lab: the embedded attack-test lab (brought up and torn down), the given topology, or a running lab (--lab). --in-process skips the lab (backend scenarios then report skipped, exit 3). --quick runs a representative subset (C02, C03, C07, C12 in process; C09, C11, C14b, C17, C20 in the lab).

@@ -4,15 +4,16 @@ import {LabNotFoundError, resolveLab} from '../lab/resolve-lab.js'
 import {RunError, runWorkload, type RunResult} from '../lab/run.js'
 
 export default class Run extends BaseCommand {
-  static override summary = 'Run a workload on a VM of a running lab: a built-in (smoke, bench-write) or a module path.'
+  static override summary = 'Run a workload on a VM of a running lab: a built-in (smoke, pingpong, bw, connrate, allreduce, ud, bench-write, verbs-lat) or a module path.'
   static override description =
-    'Paired workloads (smoke, bench-write) run on --vm as the client and on --peer as the server; they exchange QP ' +
-    'numbers, PSNs and keys through the lab controller. A module exports `default async function (vm)`. The exit ' +
-    'status is 0 when every side succeeded.'
+    'Paired workloads (every built-in but verbs-lat) run on --vm as the client and on --peer as the server; they ' +
+    'connect with rdma_cm (smoke and bench-write swap QP numbers through the lab controller). A module exports ' +
+    '`default async function (vm, options)` (docs/workload-api.md); --param key=value fills options. The exit status ' +
+    'is 0 when every side succeeded.'
   static override enableJsonFlag = true
   static override args = {
     lab: Args.string({required: true, description: 'topology file, lab directory or lab name'}),
-    workload: Args.string({required: true, description: 'smoke | bench-write | path/to/module.js'}),
+    workload: Args.string({required: true, description: 'a built-in name (see the summary) or path/to/module.js|.mjs|.ts'}),
   }
   static override flags = {
     vm: Flags.string({required: true, description: 'the VM that runs the workload (client side)'}),

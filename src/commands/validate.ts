@@ -1,5 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
+import {plural} from '../cli/plural.js'
 import type {TopologyError} from '../topology/errors.js'
 import type {ResolvedPlan} from '../topology/types.js'
 
@@ -36,7 +37,7 @@ Exit status: 0 when the topology is valid, 1 when it is not. With --json, prints
     }
     const p = r.plan
     const modes = [...new Set(p.vms.map((v) => v.mode))].join(', ')
-    this.log(`✔ ${args.topology}: valid lab "${p.name}": ${p.hosts.length} hosts, ${p.tenants.length} tenants, ${p.vms.length} VMs (${modes})`)
+    this.log(`✔ ${args.topology}: valid lab "${p.name}": ${plural(p.hosts.length, 'host')}, ${plural(p.tenants.length, 'tenant')}, ${plural(p.vms.length, 'VM')} (${modes})`)
     return {version: 1, valid: true, plan: p}
   }
 }

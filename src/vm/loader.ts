@@ -39,7 +39,12 @@ export async function loadWorkloadFile(file: string): Promise<LoadedWorkload> {
   try {
     mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>
   } catch (err) {
-    throw new WorkloadLoadError(`cannot load workload ${file}: ${(err as Error)?.message ?? String(err)}`)
+    const msg = (err as Error)?.message ?? String(err)
+    // tsx compiles a .ts file as CommonJS unless its package.json says "type": "module"; ESM imports then fail
+    const hint = /\.ts$/.test(abs) && /require\(\)|require\(esm\)|ERR_REQUIRE_ESM/.test(msg)
+      ? ' (a .ts file outside an ESM package is compiled as CommonJS: rename it .mts, or put {"type": "module"} in its package.json)'
+      : ''
+    throw new WorkloadLoadError(`cannot load workload ${file}: ${msg}${hint}`)
   }
   return asWorkload(mod.default, file)
 }

@@ -29,7 +29,10 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   const rxDepth = 2 * txDepth
   const ctx = await vm.openDevice()
   const pd = await ctx.allocPd()
-  const region = vm.alloc(qps * slots * size + 64)
+  // SEND receives land in buffers of their own, one per posted receive: two receives sharing a slot raced (the
+  // server zeroed a slot that the next SEND had already filled)
+  const rxBufs = op === 'send' ? qps * rxDepth : 0
+  const region = vm.alloc((qps * slots + rxBufs) * size + 64)
   const mr = await pd.regMr(region, REMOTE_ALL_ATOMIC)
   const ctl = vm.alloc(64) // [0,8) done message out, [8,16) reply in, [16,24) counter read-back
   const cmr = await pd.regMr(ctl, REMOTE_ALL_ATOMIC)
@@ -46,7 +49,8 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     for (let k = 0; k < b.length; k++) if (b[k] !== pat(s, k)) return false
     return true
   }
-  const recvSlot = (q: number, s: number) => ({wrId: q * slots + s, sgList: [{addr: slotAddr(q, s), length: size, lkey: mr.lkey}]})
+  const recvOff = (q: number, i: number) => (qps * slots + q * rxDepth + i) * size
+  const recvBuf = (q: number, i: number) => ({wrId: q * rxDepth + i, sgList: [{addr: region.addr + BigInt(recvOff(q, i)), length: size, lkey: mr.lkey}]})
   const ctlRecv = {wrId: 0xffffff, sgList: [{addr: ctl.addr + 8n, length: 8, lkey: cmr.lkey}]}
   const key = runKey(vm, 'bw-listening')
 
@@ -59,7 +63,7 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     for (let q = 0; q < qps; q++) {
       conns.push(await accept(l, {pd, sendCq: scq, recvCq: rcq, cap, privateData: encodeRemote(mr, q * slots * size),
         beforeAccept: (qp) => {
-          if (op === 'send') for (let i = 0; i < rxDepth; i++) qp.postRecv(recvSlot(q, i % slots))
+          if (op === 'send') for (let i = 0; i < rxDepth; i++) qp.postRecv(recvBuf(q, i))
           else qp.postRecv(ctlRecv)
         }}))
     }
@@ -74,16 +78,16 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
         if (wc.wcFlags & WcFlags.WITH_IMM && wc.immData === DONE_IMM) {
           done = wc
           // the count: in the control buffer, or (op send) in the data slot the message landed in
-          if (op === 'send') cv.setUint32(8, new DataView(region.bytes.buffer, region.bytes.byteOffset + (Number(wc.wrId) % (qps * slots)) * size, 4).getUint32(0, true), true)
+          if (op === 'send') cv.setUint32(8, new DataView(region.bytes.buffer, region.bytes.byteOffset + (qps * slots + Number(wc.wrId)) * size, 4).getUint32(0, true), true)
           continue
         }
         const q = qpIndex.get(wc.qpNum)!
-        const s = Number(wc.wrId) % slots
-        const b = slotBytes(q, s)
+        const i = Number(wc.wrId) % rxDepth
+        const b = region.bytes.subarray(recvOff(q, i), recvOff(q, i) + size)
         if (wc.byteLen !== size || !check(b, b[0]!)) throw new Error(`bw: SEND ${received} arrived corrupted`)
         b.fill(0)
         received++
-        conns[q]!.qp.postRecv(recvSlot(q, s))
+        conns[q]!.qp.postRecv(recvBuf(q, i))
       }
       if (!done) await idleCq(rcq, since)
     }

@@ -59,7 +59,7 @@ describe('masq validate', () => {
   it('valid human output names the lab; a missing file exits 1', async ({expect}) => {
     const ok = await masq(['validate', 'examples/two-host.yaml'])
     expect(ok.exitCode).toBe(0)
-    expect(ok.stdout).toContain('valid lab "two-host": 2 hosts, 1 tenants, 2 VMs (masq)')
+    expect(ok.stdout).toContain('valid lab "two-host": 2 hosts, 1 tenant, 2 VMs (masq)')
     const missing = await masq(['validate', 'nope.yaml'])
     expect(missing.exitCode).toBe(1)
     expect(missing.stdout).toContain('nope.yaml:1:1: cannot read topology: no such file')

@@ -13,11 +13,11 @@ describe('docs/workload-api.md', () => {
   const lab = createInProcessLab()
   afterAll(() => lab.stop())
 
-  it('the fixture is the documented example (only the import path differs)', () => {
+  it('the fixture is the documented example (only the import differs: the package entry masq re-exports sdk.ts)', () => {
     const doc = fs.readFileSync(path.join(root, 'docs/workload-api.md'), 'utf8')
     const from = doc.indexOf('```ts\n', doc.indexOf('Copy this into')) + 6
     const code = doc.slice(from, doc.indexOf('```\n', from))
-      .replace("from '../src/workloads/sdk.js'   // path from where your file is", "from '../../../../src/workloads/sdk.js'")
+      .replace("from 'masq'", "from '../../../../src/workloads/sdk.js'")
     const fixture = fs.readFileSync(path.join(here, 'fixtures/hello.ts'), 'utf8')
     expect(fixture.slice(fixture.indexOf('\n') + 1)).toBe(code)
   })
