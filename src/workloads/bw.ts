@@ -101,7 +101,9 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     const doneQp = conns.find((c) => c.qp.qpn === done!.qpNum)!.qp
     doneQp.postSend({wrId: 1, opcode: WrOpcode.SEND, sendFlags: SendFlags.SIGNALED, sgList: [{addr: ctl.addr, length: 8, lkey: cmr.lkey}]})
     await pollCq(scq, 1, 'bw verdict')
-    for (const c of conns) await disconnect(c, false)
+    // the side that sends the last message disconnects, once it is acknowledged: a client that disconnected on
+    // receiving the verdict could flush the verdict SEND here while its ACK is still lost and being retried
+    for (const c of conns) await disconnect(c, true)
     if (!ok) throw new Error(`bw: the server found the ${op} data wrong`)
     return {role: 'server', op, verified: op === 'send' ? received : total}
   }
@@ -182,7 +184,7 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   await pollCq(scq, 1, 'bw done message')
   await pollCq(rcq, 1, 'bw verdict')
   if (cv.getUint32(8, true) !== 1) throw new Error(`bw: the server found the ${op} data wrong`)
-  for (const c of conns) await disconnect(c, true)
+  for (const c of conns) await disconnect(c, false)
   const bytes = posted * size
   return {
     op, size, qps, txDepth, iterations: posted, verified: posted, elapsedNs,
