@@ -11,7 +11,7 @@ import {Rnic} from '../rnic/rnic.js'
 import type {Vm} from '../topology/types.js'
 import {openDevice, VmMemory} from '../verbs/index.js'
 import {completeContext, type WorkloadContext, type WorkloadVm} from '../workloads/api.js'
-import {type LoadedWorkload, loadWorkloadFile, type RunOutcome, runWithTimeout} from './loader.js'
+import {type LoadedWorkload, loadWorkloadFile, type RunOutcome, runWithTimeout, WorkloadLoadError} from './loader.js'
 
 export interface InProcessOptions {
   /** Number of VMs (default 2) or their names. */
@@ -132,6 +132,9 @@ export function createInProcessLab(o: InProcessOptions = {}): InProcessLab {
  */
 export async function runInProcess(workload: string, o: InProcessOptions & {params?: Record<string, unknown>; timeoutMs?: number} = {}): Promise<RunOutcome[]> {
   const {BUILTIN} = await import('../workloads/index.js')
+  if (!Object.hasOwn(BUILTIN, workload) && !/[/\\]|\.[cm]?[jt]s$/.test(workload)) {
+    throw new WorkloadLoadError(`unknown workload ${workload}: built-ins are ${Object.keys(BUILTIN).join(', ')}, or give a path to a .js/.mjs/.ts module`)
+  }
   const loaded: LoadedWorkload = Object.hasOwn(BUILTIN, workload)
     ? {name: workload, fn: (vm) => BUILTIN[workload]!().then((f) => f(vm))}
     : await loadWorkloadFile(workload)
