@@ -33,12 +33,13 @@ export class CmEvents {
       if (i >= 0) return this.held.splice(i, 1)[0]!
       const left = end - Date.now()
       if (left <= 0) throw new CmError(`timed out after ${timeoutMs} ms waiting for ${what}`)
-      // one rdma_get_cm_event outstanding at a time, so a timed-out wait never swallows a later event
-      this.pending ??= this.cm.getCmEvent(this.channel)
+      // one rdma_get_cm_event outstanding at a time, so a timed-out wait never swallows a later event; several
+      // waiters share it, and only the first to wake files the event (the others find it among the held ones)
+      const pending = (this.pending ??= this.cm.getCmEvent(this.channel))
       let timer: NodeJS.Timeout | undefined
-      const e = await Promise.race([this.pending, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), left)))])
+      const e = await Promise.race([pending, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), left)))])
       clearTimeout(timer)
-      if (!e) continue
+      if (!e || this.pending !== pending) continue
       this.pending = undefined
       this.cm.ackCmEvent(e)
       this.held.push(e)
