@@ -181,7 +181,8 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   cv.setUint32(0, posted, true)
   conns[0]!.qp.postSend({wrId: 0, opcode: WrOpcode.SEND_WITH_IMM, immData: DONE_IMM, sendFlags: SendFlags.SIGNALED,
     sgList: [{addr: ctl.addr, length: 8, lkey: cmr.lkey}]})
-  await pollCq(scq, 1, 'bw done message')
+  // The verdict proves the server got the done message; that SEND's own completion is not awaited: when its ACK is
+  // lost, the server can get our ACK of the verdict and disconnect before the retry, flushing it (harmlessly).
   await pollCq(rcq, 1, 'bw verdict')
   if (cv.getUint32(8, true) !== 1) throw new Error(`bw: the server found the ${op} data wrong`)
   for (const c of conns) await disconnect(c, false)
