@@ -25,8 +25,10 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   const port = numOpt(options, 'port', 18518)
   if (op === 'send' && size < 8) throw new Error('bw: op send needs size ≥ 8 (the final message carries a count)')
   const server = vm.rank !== 0
-  const slots = txDepth // per QP
   const rxDepth = 2 * txDepth
+  // buffers per QP; for SEND one per posted receive: two receives on one buffer would let a later message land
+  // there before the server has checked (and cleared) the earlier one
+  const slots = op === 'send' ? rxDepth : txDepth
   const ctx = await vm.openDevice()
   const pd = await ctx.allocPd()
   const region = vm.alloc(qps * slots * size + 64)
