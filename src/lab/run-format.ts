@@ -1,6 +1,7 @@
 // Human output of `masq run`: a summary per built-in the way its reference tool prints it (perftest tables for
 // pingpong and bw, an nccl-tests table for allreduce), a readable listing for everything else. `--json` prints the
 // RunResult document instead; this module only renders it.
+import path from 'node:path'
 import {stringify} from 'yaml'
 import {bwDurationReport, bwReport, formatBwTable, formatLatTable, type LatRow} from '../bench/perftest.js'
 import {sprintf} from '../bench/cformat.js'
@@ -109,8 +110,11 @@ export function formatRun(r: RunResult): string {
       body = generic(r) // a result of an unexpected shape still prints
     }
   }
+  // a module under the current directory by its relative path (the document keeps the absolute one)
+  const rel = path.isAbsolute(r.workload) ? path.relative(process.cwd(), r.workload) : r.workload
+  const name = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : r.workload
   const where = r.vms.length === 2 ? `${r.vms[0]!.vm} <-> ${r.vms[1]!.vm}` : r.vms.map((v) => v.vm).join(', ')
-  return `${body}${r.workload} on ${where}${r.inProcess ? ' (in process)' : ''}: ${r.ok ? 'ok' : 'FAILED'}\n`
+  return `${body}${name} on ${where}${r.inProcess ? ' (in process)' : ''}: ${r.ok ? 'ok' : 'FAILED'}\n`
 }
 
 /** What goes to stderr for each side that failed (the stack too when it ran in process, for debugging). */

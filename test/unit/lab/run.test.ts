@@ -112,6 +112,13 @@ describe('masq run --in-process: same document, readable summaries', () => {
     expect(out.trimEnd().split('\n').at(-1)).toBe(`${bad} on red1 <-> red2 (in process): FAILED`)
   })
 
+  it('a module under the current directory is named by its relative path in the summary', async () => {
+    const r = await inProcess(path.join(ROOT, 'test/unit/vm/fixtures/plain.mjs'), ['red1'])
+    expect(r.workload).toBe(path.join(ROOT, 'test/unit/vm/fixtures/plain.mjs'))
+    const rel = path.relative(process.cwd(), r.workload)
+    expect(formatRun(r).trimEnd().split('\n').at(-1)).toBe(`${rel.startsWith('..') ? r.workload : rel} on red1 (in process): ok`)
+  })
+
   it('an unknown built-in name is a clear error', async () => {
     await expect(inProcess('no-such', ['red1'])).rejects.toThrow(/unknown workload no-such: built-ins are smoke, /)
   })
