@@ -276,14 +276,17 @@ export class HostAgent {
   }
 
   /** Run a workload on one of this host's VMs; the VM worker reports failures as {ok: false, error}. */
-  async run(p: {vm?: unknown; workload?: unknown; role?: unknown; runId?: unknown; peer?: unknown; params?: unknown; timeoutMs?: unknown}): Promise<unknown> {
+  async run(p: {vm?: unknown; workload?: unknown; role?: unknown; runId?: unknown; peer?: unknown; members?: unknown; params?: unknown; timeoutMs?: unknown}): Promise<unknown> {
     const h = typeof p.vm === 'string' ? this.vms.get(p.vm) : undefined
     if (!h) throw new RpcError(-32602, `run: no VM ${String(p.vm)} on host ${this.host.name}`)
     if (h.state !== 'running') throw new RpcError(-32011, `run: VM ${h.vm.name} is ${h.state}`)
     if (typeof p.workload !== 'string') throw new RpcError(-32602, 'run: workload must be a name or a module path')
     const peer = typeof p.peer === 'string' ? this.plan.vms.find((v) => v.name === p.peer) : undefined
+    // every VM of a run over several VMs (rank order), and their device addresses from the plan
+    const members = Array.isArray(p.members) && p.members.every((m) => typeof m === 'string') ? p.members as string[] : undefined
+    const peers = members && Object.fromEntries(this.plan.vms.filter((v) => v.name !== h.vm.name && members.includes(v.name)).map((v) => [v.name, v.deviceIp]))
     const timeoutMs = Number(p.timeoutMs ?? 60_000)
-    return h.channel.request({type: 'run', workload: p.workload, role: p.role ?? 'single', runId: String(p.runId ?? Date.now()), peer, params: p.params ?? {}}, timeoutMs)
+    return h.channel.request({type: 'run', workload: p.workload, role: p.role ?? 'single', runId: String(p.runId ?? Date.now()), peer, members, peers, params: p.params ?? {}}, timeoutMs)
   }
 
   private wireCounters(): Record<string, number> {

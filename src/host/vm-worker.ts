@@ -62,7 +62,8 @@ const cms = new Set<RemoteCm>()
 let runs = 0
 let failures = 0
 
-async function run(m: {workload: string; role: WorkloadContext['role']; runId: string; peer?: WorkloadContext['peer']; params?: Record<string, unknown>}): Promise<unknown> {
+async function run(m: {workload: string; role: WorkloadContext['role']; runId: string; peer?: WorkloadContext['peer']; members?: string[];
+  peers?: Record<string, string>; params?: Record<string, unknown>}): Promise<unknown> {
   runs++
   const started = performance.now()
   const name = d.vm.name
@@ -73,7 +74,7 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
     cms.add(cm)
     const workload = await loadWorkload(m.workload)
     const ctx: WorkloadContext = {
-      vm: d.vm, peer: m.peer, role: m.role, runId: m.runId, params: m.params ?? {},
+      vm: d.vm, peer: m.peer, members: m.members, peers: m.peers, role: m.role, runId: m.runId, params: m.params ?? {},
       // each run gets fresh buffers at the start of guest memory (a run owns the VM's memory while it runs)
       memory: guestMemory(verbs.VmMemory, d.memory),
       openDevice: () => verbs.openDevice(channel, {memory: ctx.memory}),

@@ -42,6 +42,13 @@ export interface FabricOptions {
   filter?: (frame: Uint8Array, off: number, len: number) => boolean
   /** Deliver directly to an idle receiver when nothing is queued and no impairment applies (default true). */
   cutThrough?: boolean
+  /**
+   * Overwrite a queued frame's slot as soon as its receiver returns (default false). A frame is valid only during
+   * receive() (rxe frees the skb after rxe_rcv); a receiver that keeps a view into it then reads garbage at once
+   * instead of whenever the slot happens to be reused (how the CM once lost REP private data, and with it the
+   * peer's rkey, whenever impairments sent frames through the queue).
+   */
+  poison?: boolean
 }
 
 const MAX_FRAME = 4096 + 256
@@ -49,6 +56,7 @@ const DST_IP_OFF = 14 + 16
 
 // Frames sit 2 bytes into a slot (an own ArrayBuffer) so their payloads are word-aligned (rnic/tx.ts).
 const SLOT_OFF = 2
+const POISON = 0xa5
 
 function dstIpOf(f: Uint8Array, off: number): number {
   return ((f[off + DST_IP_OFF]! << 24) | (f[off + DST_IP_OFF + 1]! << 16) | (f[off + DST_IP_OFF + 2]! << 8) |
@@ -126,6 +134,7 @@ export class LoopbackFabric {
   tap: FrameTap | undefined
   filter: FabricOptions['filter']
   cutThroughOn: boolean
+  poison: boolean
   readonly stats = {sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, filtered: 0, unroutable: 0}
   private readonly random: () => number
   private readonly routes = new Map<number, Rnic>()
@@ -143,6 +152,7 @@ export class LoopbackFabric {
     this.tap = opts.tap
     this.filter = opts.filter
     this.cutThroughOn = opts.cutThrough ?? true
+    this.poison = opts.poison ?? false
   }
 
   /** Connect an RNIC: its GIDs become routes to it and its port transmits into the fabric. */
@@ -233,6 +243,7 @@ export class LoopbackFabric {
       if (nic && nic.hasGid(dstIpOf(s.buf, SLOT_OFF))) {
         this.stats.delivered++
         nic.receive(s.buf, SLOT_OFF, s.len)
+        if (this.poison) s.buf.fill(POISON, SLOT_OFF, SLOT_OFF + s.len)
       } else {
         this.stats.unroutable++
       }

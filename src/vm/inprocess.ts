@@ -11,18 +11,14 @@ import {Rnic} from '../rnic/rnic.js'
 import type {Vm} from '../topology/types.js'
 import {openDevice, VmMemory} from '../verbs/index.js'
 import {completeContext, type WorkloadContext, type WorkloadVm} from '../workloads/api.js'
-import {type LoadedWorkload, loadWorkloadFile, type RunOutcome, runWithTimeout} from './loader.js'
+import {type LoadedWorkload, loadWorkloadFile, type RunOutcome, runWithTimeout, WorkloadLoadError} from './loader.js'
 
 export interface InProcessOptions {
   /** Number of VMs (default 2) or their names. */
   vms?: number | string[]
-  /** Fabric impairments, e.g. {reorder: 0.01} (frames then go through the fabric's queue). */
+  /** Fabric impairments, e.g. {loss: 0.05, reorder: 0.01}: impaired frames go through the fabric's queue. */
   impairments?: Impairments
-  /**
-   * Probability that a frame is dropped, applied as a seeded fabric filter so frames that survive still cut
-   * through: with impairments.loss, frames take the fabric queue, where RDMA WRITE / READ / ATOMIC are
-   * currently not executed by the receiver (engine issue, reported), while a filter drop is the same loss.
-   */
+  /** Shorthand for impairments.loss: the probability that a frame is dropped (seeded). */
   loss?: number
   seed?: number
   memoryBytes?: number
@@ -77,15 +73,11 @@ export function createInProcessLab(o: InProcessOptions = {}): InProcessLab {
   const names = Array.isArray(o.vms) ? o.vms : Array.from({length: o.vms ?? 2}, (_, i) => `vm${i}`)
   const memoryBytes = o.memoryBytes ?? 32 << 20
   const seed = o.seed ?? 1
-  const fabric = new LoopbackFabric({seed, impairments: o.impairments ?? {}})
+  // poison: a queued frame is overwritten once delivered, so nothing can keep using a frame past receive()
+  const fabric = new LoopbackFabric({seed, impairments: {...o.impairments, ...(o.loss ? {loss: o.loss} : {})}, poison: true})
   const plans = names.map((n, i) => inProcessVm(n, i, memoryBytes))
   const nics = plans.map((p, i) => new Rnic({name: `rxe${i}`, gids: [p.wireIp], random: mulberry32(seed * 1000 + i)}))
   for (const n of nics) fabric.attach(n)
-  if (o.loss) {
-    const rnd = mulberry32(seed * 7919)
-    const p = o.loss
-    fabric.filter = () => rnd() < p
-  }
   const stops: Array<() => void> = []
   const driver = new RnicDriver(nics, fabric)
   driver.start()
@@ -140,6 +132,9 @@ export function createInProcessLab(o: InProcessOptions = {}): InProcessLab {
  */
 export async function runInProcess(workload: string, o: InProcessOptions & {params?: Record<string, unknown>; timeoutMs?: number} = {}): Promise<RunOutcome[]> {
   const {BUILTIN} = await import('../workloads/index.js')
+  if (!Object.hasOwn(BUILTIN, workload) && !/[/\\]|\.[cm]?[jt]s$/.test(workload)) {
+    throw new WorkloadLoadError(`unknown workload ${workload}: built-ins are ${Object.keys(BUILTIN).join(', ')}, or give a path to a .js/.mjs/.ts module`)
+  }
   const loaded: LoadedWorkload = Object.hasOwn(BUILTIN, workload)
     ? {name: workload, fn: (vm) => BUILTIN[workload]!().then((f) => f(vm))}
     : await loadWorkloadFile(workload)

@@ -52,11 +52,9 @@ export default async function allreduce(vm: WorkloadVm, options: Record<string, 
       for (let i = 0; i < 2 * steps; i++) qp.postRecv(RECV)
     }})
   accepting.catch(() => undefined) // awaited below
-  // one handshake at a time around the ring (rank 0 first): a connection's REP private data must not meet
-  // another CM MAD in flight on the same host (the decoded private data is a view into the reused MAD buffer)
-  if (r > 0) await vm.waitFor(runKey(vm, 'allreduce-connected', r - 1), 60_000)
+  // every rank connects to its right neighbour at once (the CM owns a copy of each MAD, so concurrent
+  // handshakes on one host do not disturb each other's private data)
   const toRight = await connect(vm, {ip: rightIp, port, pd, sendCq: scq, recvCq: scq, cap: {maxSendWr: 16, maxRecvWr: 1}})
-  await vm.publish(runKey(vm, 'allreduce-connected', r), true)
   const fromLeft = await accepting
   l.id.destroy()
   const remote = decodeRemote(toRight.privateData)

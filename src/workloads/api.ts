@@ -35,7 +35,10 @@ export interface WorkloadVm extends WorkloadContext {
   members: string[]
   /** This VM's index in `members`. */
   rank: number
-  /** Allocate a buffer in VM memory (for pd.regMr); 64-byte aligned by default. */
+  /**
+   * Allocate a zeroed buffer in VM memory (for pd.regMr); 64-byte aligned by default. Zeroed like calloc: a lab VM
+   * reuses its guest memory from run to run, so a plain allocation would see the previous run's bytes.
+   */
   alloc(length: number, align?: number): Region
   /** Monotonic clock in nanoseconds (performance.now based): what the bench collector takes. */
   nowNs(): number
@@ -57,7 +60,11 @@ export function completeContext(ctx: WorkloadContext): WorkloadVm {
   if (rank < 0) throw new Error(`${ctx.vm.name} is not a member of its run (${members.join(', ')})`)
   return Object.assign(ctx, {
     ip: ctx.ip ?? ctx.vm.deviceIp, peers, members, rank,
-    alloc: (length: number, align?: number) => ctx.memory.alloc(length, align),
+    alloc: (length: number, align?: number) => {
+      const r = ctx.memory.alloc(length, align)
+      r.bytes.fill(0)
+      return r
+    },
     nowNs: () => performance.now() * 1e6,
   })
 }

@@ -21,8 +21,11 @@ export const BUILTIN: Record<string, () => Promise<Workload>> = {
   ud: async () => adapt((await import('./ud.js')).default),
 }
 
-/** Whether the workload runs on two VMs (--vm and --peer). allreduce runs on every VM of its run. */
+/** Whether the workload runs on two VMs or more (--vm and --peer, or --vms). */
 export const PAIRED = new Set(['smoke', 'bench-write', 'pingpong', 'bw', 'connrate', 'ud', 'allreduce'])
+
+/** Built-ins that run on any number (≥ 2) of VMs at once (--vms a,b,c,...); other paired ones take exactly two. */
+export const MULTI = new Set(['allreduce'])
 
 export async function loadWorkload(name: string): Promise<Workload> {
   const builtin = Object.hasOwn(BUILTIN, name) ? BUILTIN[name] : undefined

@@ -23,16 +23,8 @@ export class CmEvents {
   private readonly held: RdmaCmEvent[] = []
   private pending: Promise<RdmaCmEvent> | undefined
 
-  constructor(readonly cm: RdmaCm, readonly channel: EventChannel) {
-    // Own copies, taken when the event is queued: the CM decoder's private data is a view (Buffer.slice) into a
-    // MAD receive buffer that the next MAD reuses (reported; remove once src/wire copies it).
-    const push = channel.push.bind(channel)
-    channel.push = (e: RdmaCmEvent) => {
-      e.param.conn.privateData = new Uint8Array(e.param.conn.privateData)
-      if (e.param.ud) e.param.ud.privateData = new Uint8Array(e.param.ud.privateData)
-      push(e)
-    }
-  }
+  // the CM engine owns a copy of every received MAD, so an event's private data stays valid (cm-engine receive)
+  constructor(readonly cm: RdmaCm, readonly channel: EventChannel) {}
 
   async next(match: (e: RdmaCmEvent) => boolean, what: string, timeoutMs = 30_000): Promise<RdmaCmEvent> {
     const end = Date.now() + timeoutMs
@@ -41,12 +33,13 @@ export class CmEvents {
       if (i >= 0) return this.held.splice(i, 1)[0]!
       const left = end - Date.now()
       if (left <= 0) throw new CmError(`timed out after ${timeoutMs} ms waiting for ${what}`)
-      // one rdma_get_cm_event outstanding at a time, so a timed-out wait never swallows a later event
-      this.pending ??= this.cm.getCmEvent(this.channel)
+      // one rdma_get_cm_event outstanding at a time, so a timed-out wait never swallows a later event; several
+      // waiters share it, and only the first to wake files the event (the others find it among the held ones)
+      const pending = (this.pending ??= this.cm.getCmEvent(this.channel))
       let timer: NodeJS.Timeout | undefined
-      const e = await Promise.race([this.pending, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), left)))])
+      const e = await Promise.race([pending, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), left)))])
       clearTimeout(timer)
-      if (!e) continue
+      if (!e || this.pending !== pending) continue
       this.pending = undefined
       this.cm.ackCmEvent(e)
       this.held.push(e)
@@ -70,7 +63,8 @@ export interface Connection {
   qp: Qp
   events: CmEvents
   /** The peer's private data (REP on the active side, REQ on the passive side). */
-  privateData: Uint8Array
+  privateData: Uint8Array  /** The peer disconnected before this (passive) side saw ESTABLISHED: DISCONNECTED was already delivered. */
+  disconnected?: boolean
 }
 
 /**
@@ -120,7 +114,14 @@ export async function accept(l: Listener, o: {pd: Pd; sendCq: Cq; recvCq: Cq; ca
     const qp = await id.createQp(o.pd, {sendCq: o.sendCq, recvCq: o.recvCq, cap: o.cap})
     o.beforeAccept?.(qp)
     await id.accept({privateData: o.privateData})
-    await l.events.expect(id, CmEvent.ESTABLISHED, o.timeoutMs)
+    // When the RTU is lost, the active side may already have used the connection and disconnected before our
+    // REP retry brings the RTU: its DREQ then ends the id in REP_SENT, and rdma_cm reports DISCONNECTED without
+    // ESTABLISHED (cm.c cm_dreq_handler accepts a DREQ in REP_SENT; cma_ib_handler). The connection still was.
+    const e = await l.events.next((x) => x.id === id, 'ESTABLISHED', o.timeoutMs)
+    if (e.event === CmEvent.DISCONNECTED) return {id, qp, events: l.events, privateData, disconnected: true}
+    if (e.event !== CmEvent.ESTABLISHED) {
+      throw new CmError(`expected RDMA_CM_EVENT_ESTABLISHED, got RDMA_CM_EVENT_${e.name} (status ${e.status})`, e)
+    }
     return {id, qp, events: l.events, privateData}
   } catch (err) {
     id.destroy()
@@ -130,8 +131,10 @@ export async function accept(l: Listener, o: {pd: Pd; sendCq: Cq; recvCq: Cq; ca
 
 /** rdma_disconnect on our side, or wait for the peer's; then destroy the QP and the id. */
 export async function disconnect(c: Connection, initiate: boolean, timeoutMs = 30_000): Promise<void> {
-  if (initiate) await c.id.disconnect()
-  await c.events.expect(c.id, CmEvent.DISCONNECTED, timeoutMs)
+  if (!c.disconnected) {
+    if (initiate) await c.id.disconnect()
+    await c.events.expect(c.id, CmEvent.DISCONNECTED, timeoutMs)
+  }
   await c.qp.destroy()
   c.id.destroy()
 }

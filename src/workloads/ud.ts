@@ -49,6 +49,18 @@ export default async function ud(vm: WorkloadVm, options: Record<string, unknown
     let echoed = 0
     let stop = false
     void vm.waitFor(runKey(vm, 'ud-done'), 600_000).then(() => (stop = true), () => (stop = true))
+    // A SIDR_REP can be lost too: the client's SIDR_REQ retry then arrives after the CM forgot the answered
+    // request, as a new CONNECT_REQUEST (cm.c drops the remote SIDR entry once it sends the REP). Answer it the
+    // way udaddy does, with the same UD QP (rdma_accept's qp_num).
+    const others: Array<{destroy(): void}> = []
+    void (async () => {
+      while (!stop) {
+        const again = await events.expect(lid, CmEvent.CONNECT_REQUEST, 1000).catch(() => undefined)
+        if (!again || stop) continue
+        others.push(again.id)
+        await again.id.accept({qpNum: qp.qpn}).catch(() => undefined)
+      }
+    })()
     while (!stop) {
       for (const wc of rcq.poll(8)) {
         checkWc(wc, 'ud receive')
@@ -64,6 +76,7 @@ export default async function ud(vm: WorkloadVm, options: Record<string, unknown
       }
       await rcq.wait(5)
     }
+    for (const o of others) o.destroy()
     req.id.destroy()
     lid.destroy()
     await qp.destroy()
@@ -83,6 +96,7 @@ export default async function ud(vm: WorkloadVm, options: Record<string, unknown
   const u = est.param.ud!
   const ah = pd.createAh(u.ahAttr)
   let retransmits = 0
+  let received = 0
   const t0 = vm.nowNs()
   for (let seq = 0; seq < count; seq++) {
     for (let k = 0; k < size; k++) sbuf.bytes[k] = pat(seq, k)
@@ -99,6 +113,7 @@ export default async function ud(vm: WorkloadVm, options: Record<string, unknown
           const p = payload(i)
           const s = p[0]! | (p[1]! << 8) | (p[2]! << 16) | (p[3]! << 24)
           for (let k = 0; k < size; k++) if (p[k] !== pat(s, k)) throw new Error(`ud: echo of datagram ${s} is corrupted at byte ${k}`)
+          received++
           if (s === seq) got = true // an older duplicate echo is fine, just not the one we wait for
           qp.postRecv(recv(i))
         }
@@ -111,6 +126,8 @@ export default async function ud(vm: WorkloadVm, options: Record<string, unknown
   await vm.publish(runKey(vm, 'ud-done'), true)
   id.destroy()
   await qp.destroy()
-  return {datagrams: count, size, verified: count, retransmits, qkey: u.qkey, remoteQpn: u.qpNum,
+  // like perftest's UD tests, report what was lost (a datagram or its echo) rather than fail on it
+  const sent = count + retransmits
+  return {datagrams: count, size, verified: count, retransmits, sent, received, lost: sent - received, qkey: u.qkey, remoteQpn: u.qpNum,
     roundTripsPerSec: count / (elapsedNs / 1e9), elapsedNs}
 }

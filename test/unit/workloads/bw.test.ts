@@ -9,7 +9,7 @@ const w = asWorkload(bw, 'bw')
 
 describe('bw', () => {
   const lab = createInProcessLab()
-  const lossy = createInProcessLab({loss: 0.05, seed: 5})
+  const lossy = createInProcessLab({impairments: {loss: 0.05}, seed: 5})
   afterAll(() => {
     lab.stop()
     lossy.stop()
@@ -28,8 +28,11 @@ describe('bw', () => {
     })
 
     it(`${op} with 5% frame loss completes with verified data`, async () => {
+      const lostBefore = lossy.fabric.stats.lost
       const res = await lossy.run(w, {op, size: op === 'atomic' ? 8 : 3000, qps: 2, txDepth: 4, iters: 20})
       for (const r of res) expect(r, JSON.stringify(r)).toMatchObject({ok: true})
+      expect((res[0] as {result: {verified: number}}).result.verified).toBe(40)
+      expect(lossy.fabric.stats.lost).toBeGreaterThan(lostBefore)
     })
   }
 

@@ -8,7 +8,7 @@ const w = asWorkload(connrate, 'connrate')
 
 describe('connrate', () => {
   const lab = createInProcessLab()
-  const lossy = createInProcessLab({loss: 0.05, seed: 4})
+  const lossy = createInProcessLab({impairments: {loss: 0.05}, seed: 4})
   afterAll(() => {
     lab.stop()
     lossy.stop()
@@ -34,7 +34,7 @@ describe('connrate', () => {
   it('completes with 5% frame loss', async () => {
     const res = await lossy.run(w, {count: 10})
     for (const r of res) expect(r, JSON.stringify(r)).toMatchObject({ok: true, result: {verified: 10}})
-    expect(lossy.fabric.stats.filtered).toBeGreaterThan(0)
+    expect(lossy.fabric.stats.lost).toBeGreaterThan(0)
   })
 
   it('percentile takes the nearest rank', () => {

@@ -18,6 +18,19 @@ describe('workload registry', () => {
     for (const k of Object.keys(BUILTIN)) expect(PAIRED.has(k)).toBe(k !== 'verbs-lat')
   })
 
+  it('vm.alloc hands out zeroed memory even where an earlier run left bytes (a lab VM reuses its memory)', async () => {
+    const vm = lab.vms[0]!
+    const dirty = vm.memory.alloc(256)
+    dirty.bytes.fill(0xee)
+    const mem = Object.assign(Object.create(Object.getPrototypeOf(vm.memory) as object) as typeof vm.memory, vm.memory, {brk: dirty.offset})
+    const {completeContext} = await import('../../../src/workloads/api.js')
+    const again = completeContext({vm: vm.vm, role: 'single', runId: 'r', params: {}, memory: mem, openDevice: vm.openDevice,
+      publish: vm.publish, waitFor: vm.waitFor, log: () => undefined})
+    const r = again.alloc(256)
+    expect(r.offset).toBe(dirty.offset)
+    expect(r.bytes.every((b) => b === 0)).toBe(true)
+  })
+
   it('a built-in loaded by name runs from a plain WorkloadContext (params become options)', async () => {
     const fn = await loadWorkload('pingpong')
     const res = await lab.run({name: 'pingpong', fn: (vm) => fn({...vm, params: {op: 'send', iters: 5, warmup: 0}})})

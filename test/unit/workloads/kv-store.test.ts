@@ -10,7 +10,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 
 describe('examples/workloads/kv-store.ts', () => {
   const lab = createInProcessLab()
-  const lossy = createInProcessLab({loss: 0.05, seed: 8})
+  const lossy = createInProcessLab({impairments: {loss: 0.05}, seed: 8})
   afterAll(() => {
     lab.stop()
     lossy.stop()
@@ -21,6 +21,14 @@ describe('examples/workloads/kv-store.ts', () => {
     const [c, s] = await lab.run(w, {keys: 30})
     expect(c, JSON.stringify(c)).toMatchObject({ok: true, result: {ok: true, keys: 30, hits: 30, changed: 'changed', missing: null}})
     expect(s, JSON.stringify(s)).toMatchObject({ok: true, result: {role: 'server', puts: 31}})
+  })
+
+  it('kv-store.ts with 5% frame loss: every value read back', async () => {
+    const w = await loadWorkloadFile(path.join(root, 'examples/workloads/kv-store.ts'))
+    const [c, s] = await lossy.run(w, {keys: 30})
+    expect(c, JSON.stringify(c)).toMatchObject({ok: true, result: {ok: true, keys: 30, hits: 30, changed: 'changed', missing: null}})
+    expect(s, JSON.stringify(s)).toMatchObject({ok: true, result: {role: 'server', puts: 31}})
+    expect(lossy.fabric.stats.lost).toBeGreaterThan(0)
   })
 
   it('kv-client.ts puts and gets what its options say, also with 5% frame loss', async () => {
