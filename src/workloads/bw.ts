@@ -23,7 +23,6 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   const iters = numOpt(options, 'iters', 200)
   const durationMs = numOpt(options, 'durationMs', 0)
   const port = numOpt(options, 'port', 18518)
-  if (op === 'send' && size < 8) throw new Error('bw: op send needs size ≥ 8 (the final message carries a count)')
   const server = vm.rank !== 0
   const slots = txDepth // per QP
   const rxDepth = 2 * txDepth
@@ -71,10 +70,11 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     while (!done) {
       for (const wc of rcq.poll(32)) {
         checkWc(wc, 'bw receive')
-        if (wc.wcFlags & WcFlags.WITH_IMM && wc.immData === DONE_IMM) {
+        // the final message: its count in the control buffer, or (op send, whose data SENDs carry no immediate and
+        // whose receive slots may be 2 bytes) in the immediate itself
+        if (wc.wcFlags & WcFlags.WITH_IMM && (op === 'send' || wc.immData === DONE_IMM)) {
           done = wc
-          // the count: in the control buffer, or (op send) in the data slot the message landed in
-          if (op === 'send') cv.setUint32(8, new DataView(region.bytes.buffer, region.bytes.byteOffset + (Number(wc.wrId) % (qps * slots)) * size, 4).getUint32(0, true), true)
+          if (op === 'send') cv.setUint32(8, wc.immData >>> 0, true)
           continue
         }
         const q = qpIndex.get(wc.qpNum)!
@@ -177,8 +177,8 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   const elapsedNs = vm.nowNs() - t0
   // tell the server we are done (and how many WRs), wait for its verdict
   cv.setUint32(0, posted, true)
-  conns[0]!.qp.postSend({wrId: 0, opcode: WrOpcode.SEND_WITH_IMM, immData: DONE_IMM, sendFlags: SendFlags.SIGNALED,
-    sgList: [{addr: ctl.addr, length: 8, lkey: cmr.lkey}]})
+  conns[0]!.qp.postSend({wrId: 0, opcode: WrOpcode.SEND_WITH_IMM, immData: op === 'send' ? posted : DONE_IMM, sendFlags: SendFlags.SIGNALED,
+    sgList: [{addr: ctl.addr, length: op === 'send' ? Math.min(8, size) : 8, lkey: cmr.lkey}]})
   await pollCq(scq, 1, 'bw done message')
   await pollCq(rcq, 1, 'bw verdict')
   if (cv.getUint32(8, true) !== 1) throw new Error(`bw: the server found the ${op} data wrong`)
