@@ -64,7 +64,8 @@ export default async function pingpong(vm: WorkloadVm, options: Record<string, u
   let conn
   if (server) {
     const l = listen(vm, port)
-    if (op === 'read') fillPayload(rx.bytes, 0) // what READs fetch; for atomic, rx (zeroed) is the counter
+    if (op === 'read') fillPayload(rx.bytes, 0) // what READs fetch
+    if (op === 'atomic') rx.bytes.fill(0) // the counter: guest memory keeps what an earlier run left there
     await vm.publish(key, true)
     conn = await accept(l, {pd, sendCq: scq, recvCq: rcq, cap, privateData: mine, beforeAccept: postRecvs})
     l.id.destroy()

@@ -19,7 +19,8 @@ export default async function verbsLat(vm: WorkloadContext): Promise<VerbsRawRes
   if (!(Number.isInteger(iters) && iters >= 1)) throw new Error(`verbs-lat: iters must be a positive integer (got ${String(p.iters)})`)
   const ctx = await vm.openDevice()
   const buf = vm.memory.alloc(size)
-  const sgidIndex = sgidIndexOf(ctx, vm.vm.wireIp)
+  // the device's own address (vBond: a masq/freeflow device has the VM's vIP, RConnrename maps it back to its host)
+  const sgidIndex = sgidIndexOf(ctx, vm.vm.deviceIp)
   const samples: Record<string, number[]> = {}
   let measuring = false
   const timed = async <T>(verb: ControlVerb, f: () => Promise<T>): Promise<T> => {
@@ -38,7 +39,7 @@ export default async function verbsLat(vm: WorkloadContext): Promise<VerbsRawRes
       M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS))
     await timed('modify_qp_rtr', () => qp.modify({
       qpState: QpState.RTR, pathMtu: ctx.info.maxMtu, destQpNum: qp.qpn, rqPsn: 0, maxDestRdAtomic: 4, minRnrTimer: 12,
-      ahAttr: {dgid: `::ffff:${vm.vm.wireIp}`, sgidIndex},
+      ahAttr: {dgid: `::ffff:${vm.vm.deviceIp}`, sgidIndex},
     }, M.STATE | M.AV | M.PATH_MTU | M.DEST_QPN | M.RQ_PSN | M.MAX_DEST_RD_ATOMIC | M.MIN_RNR_TIMER))
     await timed('modify_qp_rts', () => qp.modify({qpState: QpState.RTS, sqPsn: 0, timeout: 14, retryCnt: 7, rnrRetry: 7, maxRdAtomic: 4},
       M.STATE | M.TIMEOUT | M.RETRY_CNT | M.RNR_RETRY | M.SQ_PSN | M.MAX_QP_RD_ATOMIC))
