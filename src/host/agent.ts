@@ -319,8 +319,11 @@ export class HostAgent {
       // the registry changed: drop the cached lookups (RConnrename asks again)
       registryChanged: () => {
         this.lookups.clear()
+        this.cm.rulesChanged()
         return {ok: true}
       },
+      // a rule change: the CM agent's cached ingress verdicts are dropped before `masq rules` returns
+      rulesChanged: (p: {version?: unknown}) => this.cm.rulesChanged(typeof p?.version === 'number' ? p.version : undefined),
       shutdown: () => {
         setImmediate(stop)
         return {ok: true}

@@ -81,7 +81,10 @@ export class CmHost {
   private info: {maxMtu: number; gids: Array<string | null>} | undefined
   /** Egress admissions asked for at resolve_addr, by `vm/dstIp/port`, taken by the connect that follows. */
   private readonly earlyAdmits = new Map<string, {at: number; verdict: Promise<{ok: boolean; rej?: number}>}>()
-  readonly stats = {ops: 0, opErrors: 0, established: 0, resets: 0, trackErrors: 0, earlyAdmits: 0}
+  /** Ingress allows by `vni/srcVip/fromHost/dstVip/port`, valid until the controller pushes a rule change. */
+  private readonly ingressAllowed = new Set<string>()
+  private rulesVersion = 0
+  readonly stats = {ops: 0, opErrors: 0, established: 0, resets: 0, trackErrors: 0, earlyAdmits: 0, ingressCached: 0}
 
   constructor(private readonly plan: ResolvedPlan, private readonly hostName: string, rnicWorker: Worker,
     private readonly rnic: MessagePortChannel, private readonly controller: ControllerCall,
@@ -145,13 +148,35 @@ export class CmHost {
     this.earlyAdmits.set(`${v.vm.name}/${dst.ip}/${dst.port}`, {at: now, verdict})
   }
 
+  /**
+   * Ingress admission. An allow is kept (as a MasQ backend keeps the rules the controller pushed) until the
+   * controller announces a rule change (`rulesChanged`, pushed to every host before `masq rules` returns); a deny
+   * is never cached, so every refused attempt is audited by the controller. A verdict computed under rules older
+   * than the last announced change is not kept.
+   */
   private async ingress(c: ReqPolicyContext): Promise<PolicyDecision> {
     if (c.vni === 0) return {allow: true}
     const fromHost = this.hostOfWire(c.srcWireIp) ?? '?'
-    const r = await this.controller<{ok: boolean; rej?: number}>('admitIncoming',
+    const key = `${c.vni}/${c.srcIp}/${fromHost}/${c.dstIp}/${c.dstPort}`
+    if (this.ingressAllowed.has(key)) {
+      this.stats.ingressCached++
+      return {allow: true}
+    }
+    const r = await this.controller<{ok: boolean; rej?: number; rulesVersion?: number}>('admitIncoming',
       {vni: c.vni, srcVip: c.srcIp, fromHost, dstVip: c.dstIp, port: c.dstPort})
+    if (r.ok && typeof r.rulesVersion === 'number' && r.rulesVersion >= this.rulesVersion) {
+      if (this.ingressAllowed.size >= 10_000) this.ingressAllowed.clear()
+      this.ingressAllowed.add(key)
+    }
     // a refused REQ gets REJ 12 (PRIMARY_REMOTE_GID_REJECTED) from the ingress side too: the same as the egress refusal
     return r.ok ? {allow: true} : {allow: false, reason: r.rej ?? 12}
+  }
+
+  /** The controller changed the rules (or the registry): cached ingress allows no longer hold. */
+  rulesChanged(version = this.rulesVersion): {ok: true} {
+    this.rulesVersion = Math.max(this.rulesVersion, version)
+    this.ingressAllowed.clear()
+    return {ok: true}
   }
 
   // ---- one VM's rdma_cm, driven over its agent port ----
