@@ -28,7 +28,10 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   const rxDepth = 2 * txDepth
   const ctx = await vm.openDevice()
   const pd = await ctx.allocPd()
-  const region = vm.alloc(qps * slots * size + 64)
+  // a SEND server gives every posted receive its own buffer: with one per sender slot, message n + slots could
+  // land on message n before the server checked it (the sender's slot is free at the ACK, not at our check)
+  const slotsPerQp = server && op === 'send' ? rxDepth : slots
+  const region = vm.alloc(qps * slotsPerQp * size + 64)
   const mr = await pd.regMr(region, REMOTE_ALL_ATOMIC)
   const ctl = vm.alloc(64) // [0,8) done message out, [8,16) reply in, [16,24) counter read-back
   const cmr = await pd.regMr(ctl, REMOTE_ALL_ATOMIC)
@@ -36,8 +39,8 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   const scq = await ctx.createCq(qps * txDepth + 16)
   const rcq = await ctx.createCq(qps * rxDepth + 16)
   const cap = {maxSendWr: txDepth + 4, maxRecvWr: rxDepth + 4}
-  const slotAddr = (q: number, s: number) => region.addr + BigInt((q * slots + s) * size)
-  const slotBytes = (q: number, s: number) => region.bytes.subarray((q * slots + s) * size, (q * slots + s + 1) * size)
+  const slotAddr = (q: number, s: number) => region.addr + BigInt((q * slotsPerQp + s) * size)
+  const slotBytes = (q: number, s: number) => region.bytes.subarray((q * slotsPerQp + s) * size, (q * slotsPerQp + s + 1) * size)
   const fill = (b: Uint8Array, s: number) => {
     for (let k = 0; k < b.length; k++) b[k] = pat(s, k)
   }
@@ -45,7 +48,7 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     for (let k = 0; k < b.length; k++) if (b[k] !== pat(s, k)) return false
     return true
   }
-  const recvSlot = (q: number, s: number) => ({wrId: q * slots + s, sgList: [{addr: slotAddr(q, s), length: size, lkey: mr.lkey}]})
+  const recvSlot = (q: number, s: number) => ({wrId: q * slotsPerQp + s, sgList: [{addr: slotAddr(q, s), length: size, lkey: mr.lkey}]})
   const ctlRecv = {wrId: 0xffffff, sgList: [{addr: ctl.addr + 8n, length: 8, lkey: cmr.lkey}]}
   const key = runKey(vm, 'bw-listening')
 
@@ -58,7 +61,7 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     for (let q = 0; q < qps; q++) {
       conns.push(await accept(l, {pd, sendCq: scq, recvCq: rcq, cap, privateData: encodeRemote(mr, q * slots * size),
         beforeAccept: (qp) => {
-          if (op === 'send') for (let i = 0; i < rxDepth; i++) qp.postRecv(recvSlot(q, i % slots))
+          if (op === 'send') for (let i = 0; i < rxDepth; i++) qp.postRecv(recvSlot(q, i))
           else qp.postRecv(ctlRecv)
         }}))
     }
@@ -78,7 +81,7 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
           continue
         }
         const q = qpIndex.get(wc.qpNum)!
-        const s = Number(wc.wrId) % slots
+        const s = Number(wc.wrId) % slotsPerQp
         const b = slotBytes(q, s)
         if (wc.byteLen !== size || !check(b, b[0]!)) throw new Error(`bw: SEND ${received} arrived corrupted`)
         b.fill(0)
