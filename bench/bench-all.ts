@@ -4,7 +4,7 @@
 // comparison, control-verb table, wire limit and the paper-shape checks; exit 1 if a run failed.
 import {pathToFileURL} from 'node:url'
 import {OPS} from '../src/bench/bench-plan.js'
-import {formatSummary, writeBenchOutput, type Op} from '../src/bench/index.js'
+import {writeBenchOutput, type Op} from '../src/bench/index.js'
 import {runBench} from '../src/bench/runner.js'
 import {DEFAULT_TOPOLOGY, DEFAULT_TOPOLOGY_FILE} from '../src/topology/default.js'
 import {MODES, type Mode} from '../src/topology/types.js'
@@ -20,12 +20,11 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
   const ops = (val('--ops')?.split(',') ?? [...OPS]) as Op[]
   const abort = new AbortController()
   process.once('SIGINT', () => abort.abort())
-  const {doc} = await runBench({
+  const {doc, text} = await runBench({
     topologyText: DEFAULT_TOPOLOGY, topologyFile: DEFAULT_TOPOLOGY_FILE, signal: abort.signal,
     request: {modes, ops, test: 'all', all: true, iterations, runs: Number(val('--runs') ?? 1), events: args.includes('--events')},
   })
-  for (const mode of MODES) if (doc.modes[mode]?.transcript) process.stdout.write(`=== mode ${mode}\n${doc.modes[mode]!.transcript}\n`)
-  process.stdout.write(formatSummary(doc))
+  process.stdout.write(text)
   const out = val('--out')
   if (out) {
     const files = await writeBenchOutput(out, doc)
