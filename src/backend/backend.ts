@@ -124,7 +124,9 @@ class VmSession {
         if (isRnicError(r)) return r
         // vBond: a masq VM's device has the VM's own address and the GID derived from it, never the host's
         const info = vpcMode(this.vm) ? {...r, gids: [this.vm.gid]} : r
-        return this.relayData ? {...info, doorbell: this.startRelay(r.doorbell).shadowDoorbell.buffer} : info
+        // freeflow: the VM rings the relay's doorbell; a one-sided WRITE still lands in its memory directly (FreeFlow
+        // shares the data buffers), so it sleeps on the RNIC's own DMA epoch
+        return this.relayData ? {...info, doorbell: this.startRelay(r.doorbell).shadowDoorbell.buffer, dma: r.doorbell} : info
       }
       case 'allocPd': {
         const denied = this.charge('pds')

@@ -173,4 +173,17 @@ describe('smoke in every virtualization mode (examples/modes.yaml)', () => {
     expect(st.backend.ff1.doorbellsRelayed).toBeGreaterThan(0)
     expect(st.rnic.qps).toBeGreaterThanOrEqual(5)
   })
+
+  it('pingpong with -e (events) in freeflow and masq: the VMs sleep on CQ events and on the RNIC\'s DMA epoch', async () => {
+    for (const [a, b] of [['ff1', 'ff2'], ['masq1', 'masq2']]) {
+      for (const op of ['write', 'send']) {
+        const r = await masq.run(['run', topo, 'pingpong', '--vm', a!, '--peer', b!, '--param', `op=${op}`, '--param', 'events=true',
+          '--param', 'iters=30', '--param', 'warmup=5', '--json'])
+        expect(r.exitCode, r.stderr + r.stdout).toBe(0)
+        const res = JSON.parse(r.stdout)
+        expect(res.client.result, JSON.stringify(res)).toMatchObject({op, verified: 35})
+        expect(res.client.result.raw.samplesNs).toHaveLength(30)
+      }
+    }
+  })
 })
