@@ -4,7 +4,7 @@
 import {workerData} from 'node:worker_threads'
 import type {RdmaCm} from '../cm/rdma-cm.js'
 import {RemoteCm} from '../cm/remote.js'
-import {MessagePortChannel, openDevice, VmMemory} from '../verbs/index.js'
+import {MessagePortChannel, openDevice, TrackingChannel, VmMemory} from '../verbs/index.js'
 import type {WorkloadContext} from '../workloads/api.js'
 import {loadWorkload} from '../workloads/index.js'
 import {serve} from './channel.js'
@@ -60,13 +60,15 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   const name = d.vm.name
   const cm = new RemoteCm(cmLink)
   cms.add(cm)
+  // what the run creates is destroyed when it ends, as a process exit releases its verbs objects
+  const verbs = new TrackingChannel(channel)
   try {
     const workload = await loadWorkload(m.workload)
     const ctx: WorkloadContext = {
       vm: d.vm, peer: m.peer, role: m.role, runId: m.runId, params: m.params ?? {},
       // each run gets fresh buffers at the start of guest memory (a run owns the VM's memory while it runs)
       memory: guestMemory(d.memory),
-      openDevice: () => openDevice(channel, {memory: ctx.memory}),
+      openDevice: () => openDevice(verbs, {memory: ctx.memory}),
       publish: (key, value) => agentCall('publish', {key, value}),
       waitFor: (key, timeoutMs = 20_000) => agentCall('waitFor', {key, timeoutMs}),
       cm: cm as unknown as RdmaCm,
@@ -81,6 +83,7 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   } finally {
     cm.destroyAll()
     cms.delete(cm)
+    await verbs.releaseAll()
   }
 }
 
