@@ -66,8 +66,7 @@ export class DataRelay {
     const shadow = Q.Ring.create(real.size, real.slotWords)
     const c: CqRelay = {real, shadow, closed: false, retry: undefined}
     this.cqs.set(key, c)
-    Atomics.store(real.i32, Q.RING_FLAGS, 1) // cq.ts notifies the producer word while flags are set
-    this.armCq(c)
+    this.armCq(c) // cq.ts notifies the producer word while the ring's flags word is set
     return shadow.sab
   }
 
@@ -223,6 +222,8 @@ export class DataRelay {
   private armCq(c: CqRelay): void {
     for (;;) {
       if (c.closed || this.closed) return
+      // armed on every pass, not once: a one-shot notify (ibv_req_notify_cq semantics) must not lose us
+      Atomics.store(c.real.i32, Q.RING_FLAGS, 1)
       const seen = c.real.producer()
       this.drainCq(c)
       const r = waitAsync(c.real.i32, Q.RING_PRODUCER, seen | 0)
