@@ -1,9 +1,10 @@
-// The long run of issue 7 as a benchmark script, not a test: `masq bench --test all -a` in all five modes on the
-// embedded default topology. Needs a built dist/ (the lab processes run from it): `npx tsc -p . && npx tsx
-// bench/bench-all.ts [--out DIR] [-n ITERS] [--modes m1,m2] [--events]`. Prints the perftest tables, the
+// The long run of issue 7 as a benchmark script, not a test: `masq bench --test all -a --ops send,write,read,atomic`
+// in all five modes on the embedded default topology. Needs a built dist/ (the lab processes run from it):
+// `npx tsc -p . && npx tsx bench/bench-all.ts [--out DIR] [-n ITERS] [--modes m1,m2] [--ops o1,o2] [--runs N] [--events]`. Prints the perftest tables, the
 // comparison, control-verb table, wire limit and the paper-shape checks; exit 1 if a run failed.
 import {pathToFileURL} from 'node:url'
-import {formatSummary, writeBenchOutput} from '../src/bench/index.js'
+import {OPS} from '../src/bench/bench-plan.js'
+import {writeBenchOutput, type Op} from '../src/bench/index.js'
 import {runBench} from '../src/bench/runner.js'
 import {DEFAULT_TOPOLOGY, DEFAULT_TOPOLOGY_FILE} from '../src/topology/default.js'
 import {MODES, type Mode} from '../src/topology/types.js'
@@ -16,14 +17,14 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
   // -a with perftest's 5000/1000 iterations takes hours here; 100 keeps every size while staying short
   const iterations = Number(val('-n') ?? 100)
   const modes = (val('--modes')?.split(',') ?? [...MODES]) as Mode[]
+  const ops = (val('--ops')?.split(',') ?? [...OPS]) as Op[]
   const abort = new AbortController()
   process.once('SIGINT', () => abort.abort())
-  const {doc} = await runBench({
+  const {doc, text} = await runBench({
     topologyText: DEFAULT_TOPOLOGY, topologyFile: DEFAULT_TOPOLOGY_FILE, signal: abort.signal,
-    request: {modes, ops: ['write'], test: 'all', all: true, iterations, events: args.includes('--events')},
+    request: {modes, ops, test: 'all', all: true, iterations, runs: Number(val('--runs') ?? 1), events: args.includes('--events')},
   })
-  for (const mode of MODES) if (doc.modes[mode]?.transcript) process.stdout.write(`=== mode ${mode}\n${doc.modes[mode]!.transcript}\n`)
-  process.stdout.write(formatSummary(doc))
+  process.stdout.write(text)
   const out = val('--out')
   if (out) {
     const files = await writeBenchOutput(out, doc)

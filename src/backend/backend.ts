@@ -3,26 +3,23 @@
 // worker over the VM's command port. The backend owns every PD, CQ, QP and MR through per-VM handle tables
 // (handles.ts), so a VM can never name another VM's objects (they share one RNIC); it charges quotas (quota.ts),
 // refuses raw QPs, controlled Q_Keys and re-pointed destinations (verbs-guard.ts), audits every denial, gives
-// masq/freeflow devices their own address (vBond) and renames virtual GIDs to host GIDs (RConnrename). In freeflow mode the doorbell is relayed too: the VM rings a shadow doorbell that
-// this thread forwards, so every posted WQE crosses the backend (FreeFlow's software relay).
+// masq/freeflow devices their own address (vBond) and renames virtual GIDs to host GIDs (RConnrename). In freeflow mode the data verbs are relayed too
+// (relay.ts): the VM gets shadow rings and a shadow doorbell, and this thread moves every WQE and CQE between them
+// and the RNIC's (FreeFlow's software relay).
 import type {MessagePort} from 'node:worker_threads'
 import {Errno, QpAttrMask as M} from '../rdma-constants.js'
-import {DOORBELL_WORDS} from '../rnic/queue.js'
 import {isRnicError, type RnicError} from '../rnic/rnic.js'
 import {MessagePortChannel, type CommandName} from '../verbs/channel.js'
 import type {QpAttr} from '../rnic/qp.js'
 import type {Vm} from '../topology/types.js'
 import type {AuditContext, AuditSink} from './audit.js'
 import {Handles} from './handles.js'
+import {DataRelay} from './relay.js'
 import type {QuotaKind, QuotaLedger} from './quota.js'
 import {parseGid, VerbsGuard} from './verbs-guard.js'
 
-interface AtomicsWaitAsync {
-  waitAsync(a: Int32Array, i: number, v: number): {async: false; value: string} | {async: true; value: Promise<string>}
-}
-const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomics)
-
-export interface BackendVmStats {commands: number; refused: number; doorbellsRelayed: number}
+/** Per VM: control verbs served and refused; in freeflow, the data verbs relayed (relay.ts). */
+export interface BackendVmStats {commands: number; refused: number; doorbellsRelayed: number; wqesRelayed: number; cqesRelayed: number}
 
 /** Where a (VNI, vIP) lives on the fabric: the controller's answer, cached by the host agent. */
 export type VipLookup = (vni: number, vip: string) => Promise<{wireIp: string} | null>
@@ -58,9 +55,9 @@ const UNSAFE_SKIP_QP_OWNER = process.env.NODE_ENV === 'test' && (process.env.MAS
 const vpcMode = (vm: Vm): boolean => vm.mode === 'masq' || vm.mode === 'freeflow'
 
 class VmSession {
-  readonly stats: BackendVmStats = {commands: 0, refused: 0, doorbellsRelayed: 0}
+  private readonly counts = {commands: 0, refused: 0}
   readonly rnic: MessagePortChannel
-  private relay: {shadow: Int32Array; real: Int32Array} | undefined
+  private relay: DataRelay | undefined
   /** QPN (visible to the tenant like ibv_qp.qp_num) -> handle in this VM's table */
   private readonly qpHandle = new Map<number, number>()
   private readonly mrBytes = new Map<number, number>() // MR handle -> registered bytes (released at dereg)
@@ -68,7 +65,7 @@ class VmSession {
   closed = false
 
   constructor(readonly vm: Vm, private readonly virtio: MessagePort, rnicPort: MessagePort, private readonly memory: SharedArrayBuffer,
-    private readonly relayDoorbell: boolean, private readonly handles: Handles, private readonly guard: VerbsGuard,
+    private readonly relayData: boolean, private readonly handles: Handles, private readonly guard: VerbsGuard,
     private readonly opts: BackendOptions) {
     this.rnic = new MessagePortChannel(rnicPort)
     handles.addVm(vm.name, vm.tenant)
@@ -82,8 +79,13 @@ class VmSession {
     return {tenant: this.vm.tenant, vm: this.vm.name}
   }
 
+  get stats(): BackendVmStats {
+    const r = this.relay?.stats
+    return {...this.counts, doorbellsRelayed: r?.doorbellsRelayed ?? 0, wqesRelayed: r?.wqesRelayed ?? 0, cqesRelayed: r?.cqesRelayed ?? 0}
+  }
+
   private refuse(errno: number, message: string): RnicError {
-    this.stats.refused++
+    this.counts.refused++
     return {errno, message}
   }
 
@@ -110,7 +112,7 @@ class VmSession {
   }
 
   async handle(cmd: CommandName, args: any[]): Promise<unknown> {
-    this.stats.commands++
+    this.counts.commands++
     try {
       return await this.execute(cmd, args)
     } catch (err) {
@@ -134,7 +136,9 @@ class VmSession {
         if (isRnicError(r)) return r
         // vBond: a masq VM's device has the VM's own address and the GID derived from it, never the host's
         const info = vpcMode(this.vm) ? {...r, gids: [this.vm.gid]} : r
-        return this.relayDoorbell ? {...info, doorbell: this.startRelay(r.doorbell)} : info
+        // freeflow: the VM rings the relay's doorbell; a one-sided WRITE still lands in its memory directly (FreeFlow
+        // shares the data buffers), so it sleeps on the RNIC's own DMA epoch
+        return this.relayData ? {...info, doorbell: this.startRelay(r.doorbell).shadowDoorbell.buffer, dma: r.doorbell} : info
       }
       case 'allocPd': {
         const denied = this.charge('pds')
@@ -160,7 +164,9 @@ class VmSession {
         const r = await this.call('createCq', a)
         if (isRnicError(r)) return this.release('cqs'), r
         const c = H.create(vm, 'cq', r.cqn)
-        return c.ok ? {...r, cqn: c.handle} : c
+        if (!c.ok) return c
+        const relay = this.relayData ? await this.ensureRelay() : undefined
+        return relay ? {...r, cqn: c.handle, ring: relay.addCq(c.handle, r.ring)} : {...r, cqn: c.handle}
       }
       case 'destroyCq': {
         const l = H.lookup(vm, a, 'cq')
@@ -173,6 +179,7 @@ class VmSession {
           return r
         }
         this.release('cqs')
+        this.relay?.removeCq(a)
         return r
       }
       case 'regMr': {
@@ -228,7 +235,8 @@ class VmSession {
         if (!c.ok) return c
         this.qpHandle.set(r.qpn, c.handle)
         this.opts.onQp?.(this.vm, r.qpn, true)
-        return r
+        const relay = this.relayData ? await this.ensureRelay() : undefined
+        return relay ? {...r, ...relay.addQp(r.qpn, r.sq, r.rq, Boolean(a.sqSigAll))} : r
       }
       case 'destroyQp': {
         const q = this.qp(a, cmd)
@@ -238,6 +246,7 @@ class VmSession {
         H.destroy(vm, q.handle, 'qp')
         this.qpHandle.delete(a)
         this.peers.delete(a)
+        this.relay?.removeQp(a)
         this.release('qps')
         this.opts.onQp?.(this.vm, a, false)
         return r
@@ -253,6 +262,7 @@ class VmSession {
         const attr = await this.checkModify(a, args[1] ?? {}, mask)
         if (isRnicError(attr)) return attr
         const r = await this.call('modifyQp', a, attr, mask)
+        if (!isRnicError(r) && (mask & M.STATE)) this.relay?.modified(a, Number(args[1]?.qpState))
         // the first destination the RNIC accepted is the connection's peer from now on
         if (!isRnicError(r) && !this.peers.has(a) && (mask & M.DEST_QPN) && (mask & M.AV)) {
           this.peers.set(a, {peerQpn: args[1].destQpNum, peerGid: String(args[1].ahAttr?.dgid)})
@@ -361,34 +371,22 @@ class VmSession {
     return out
   }
 
-  /** freeflow: hand the VM a shadow doorbell and forward every ring to the real one from this thread. */
-  private startRelay(real: SharedArrayBuffer): SharedArrayBuffer {
-    if (this.relay) return this.relay.shadow.buffer as SharedArrayBuffer
-    const shadow = new Int32Array(new SharedArrayBuffer(DOORBELL_WORDS * 4))
-    this.relay = {shadow, real: new Int32Array(real)}
-    const arm = (seen: number) => {
-      if (this.closed) return
-      const r = waitAsync(shadow, 0, seen)
-      const next = () => {
-        const now = Atomics.load(shadow, 0)
-        this.stats.doorbellsRelayed++
-        Atomics.add(this.relay!.real, 0, 1)
-        Atomics.notify(this.relay!.real, 0)
-        arm(now)
-      }
-      if (!r.async) next()
-      else void r.value.then(next)
-    }
-    arm(0)
-    return shadow.buffer as SharedArrayBuffer
+  /** freeflow: the VM's data verbs go through this thread (relay.ts), starting with its doorbell. */
+  private startRelay(realDoorbell: SharedArrayBuffer): DataRelay {
+    this.relay ??= new DataRelay(new Int32Array(realDoorbell))
+    return this.relay
+  }
+
+  /** A CQ or QP created before the VM opened its device (a provider always opens it first) still gets relayed. */
+  private async ensureRelay(): Promise<DataRelay | undefined> {
+    if (this.relay) return this.relay
+    const r = await this.call('deviceInfo')
+    return isRnicError(r) ? undefined : this.startRelay(r.doorbell)
   }
 
   close(): void {
     this.closed = true
-    if (this.relay) {
-      Atomics.add(this.relay.shadow, 0, 1) // release the pending wait
-      Atomics.notify(this.relay.shadow, 0)
-    }
+    this.relay?.close()
     this.virtio.close()
   }
 }

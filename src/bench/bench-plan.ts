@@ -16,6 +16,8 @@ export const DEFAULT_ITERS: Record<BenchTest, number> = {bw: 5000, lat: 1000, co
 export const DEFAULT_SIZE = {bw: 65536, lat: 2} as const
 /** --test all without -s/-a: the sizes the paper-shape checks read (2 B, 512 B, 64 KiB throughput). */
 export const SHAPE_BW_SIZES = [2, 512, 65536] as const
+/** perftest's atomics move 8 bytes whatever -s / -a say (DEF_SIZE_ATOMIC, 8-byte remote operands). */
+export const ATOMIC_SIZE = 8
 /** perftest's DEF_TX_BW. */
 export const DEFAULT_TX_DEPTH = 128
 
@@ -111,7 +113,7 @@ export function planBench(r: BenchRequest, available?: ReadonlySet<string>): {pl
         errors.push(`${w.name} (which runs ${op} ${test} today) drives one RC QP: -q ${qps} -c ${connection} needs the ${test === 'lat' ? 'pingpong' : 'bw'} workload`)
         continue
       }
-      for (const size of sizesOf(test, r)) steps.push({test, op, size, workload: w, params: dataParams(test, op, size, r, qps, connection)})
+      for (const size of op === 'atomic' ? [ATOMIC_SIZE] : sizesOf(test, r)) steps.push({test, op, size, workload: w, params: dataParams(test, op, size, r, qps, connection)})
     }
   }
   if (errors.length) return {errors}

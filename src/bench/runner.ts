@@ -12,6 +12,7 @@ import {collectMode, type RawMode} from './collect.js'
 import {deriveLab} from './derive.js'
 import {Progress} from './progress.js'
 import {aggregateRuns, buildResults, envFingerprint, type ModeResults, type ResultsDoc} from './results.js'
+import {formatBench} from './tables.js'
 import {measureWireLimit, type WireLimit, type WireLimitOptions} from './wire-limit.js'
 import {isBenchRaw, toContract, workloadParams, type ConnRawResult, type VerbsRawResult} from './workload-contract.js'
 
@@ -50,7 +51,11 @@ export function planOrThrow(request: BenchRequest): BenchPlan {
   return plan
 }
 
-export async function runBench(o: RunnerOptions): Promise<{doc: ResultsDoc; plan: BenchPlan}> {
+/**
+ * The bench library's entry point (the command, bench/bench-all.ts and `masq demo` call it): the results document,
+ * the plan it ran, and `text`, the tables exactly as `masq bench` prints them.
+ */
+export async function runBench(o: RunnerOptions): Promise<{doc: ResultsDoc; plan: BenchPlan; text: string}> {
   const plan = planOrThrow(o.request)
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'))
   for (const s of plan.skipped) log(`[bench] skipped: ${s}`)
@@ -99,8 +104,11 @@ export async function runBench(o: RunnerOptions): Promise<{doc: ResultsDoc; plan
     const runs = new Map<Mode, ModeResults[]>(labs.map((l) => [l.mode, []]))
     for (let run = 0; run < plan.config.runs; run++) {
       const raw = new Map<Mode, RawMode>(labs.map((l) => [l.mode, {}]))
-      for (const step of plan.steps) {
-        for (const [i, lab] of labs.entries()) {
+      for (const [k, step] of plan.steps.entries()) {
+        // the modes take turns going first (rotated per step and run): a load burst on a shared machine then
+        // lands on every mode alike over a run, instead of always on the same one
+        for (const i of rotation(labs.length, run * plan.steps.length + k)) {
+          const lab = labs[i]!
           checkAbort()
           progress.start({mode: lab.mode, test: step.test, op: step.op, size: step.size})
           const fitted = step.params.txDepthAuto ? {...step, params: {...step.params, txDepth: fittingTxDepth(step.size ?? 0, lab.plan.fabric.bufferBytes)}} : step
@@ -122,7 +130,12 @@ export async function runBench(o: RunnerOptions): Promise<{doc: ResultsDoc; plan
   }
   progress.end()
   const doc = buildResults({env: envFingerprint(o.topologyText), config: plan.config, modes, ...(wireLimit ? {wireLimit} : {})})
-  return {doc, plan}
+  return {doc, plan, text: formatBench(doc)}
+}
+
+/** 0..n-1 starting at `shift` (mod n). */
+export function rotation(n: number, shift: number): number[] {
+  return Array.from({length: n}, (_, i) => (i + shift) % n)
 }
 
 /** Per (test, op): the smallest and the largest size of the plan, in iterations mode, at most 500 iterations or

@@ -47,3 +47,13 @@ export function formatSummary(doc: ResultsDoc): string {
   if (doc.modes.masq && doc.modes.sriov) s += 'the paper\'s shape, this run\n' + formatShape(paperShape(doc))
   return s
 }
+
+/** Everything `masq bench` prints on stdout: each mode's perftest transcript, then the summary. */
+export function formatBench(doc: ResultsDoc): string {
+  let s = ''
+  for (const mode of MODES) {
+    const t = doc.modes[mode]?.transcript
+    if (t) s += `=== mode ${mode}\n${t}\n`
+  }
+  return s + formatSummary(doc)
+}

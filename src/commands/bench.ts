@@ -2,7 +2,7 @@ import {readFile} from 'node:fs/promises'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {OPS, parseList, TESTS, type TestSel} from '../bench/bench-plan.js'
-import {formatSummary, writeBenchOutput, type ResultsDoc} from '../bench/index.js'
+import {writeBenchOutput, type ResultsDoc} from '../bench/index.js'
 import {DeriveError} from '../bench/derive.js'
 import {BenchError, runBench} from '../bench/runner.js'
 import {DEFAULT_TOPOLOGY, DEFAULT_TOPOLOGY_FILE} from '../topology/default.js'
@@ -60,8 +60,9 @@ export default class Bench extends BaseCommand {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     let doc: ResultsDoc
+    let text: string
     try {
-      ;({doc} = await runBench({
+      ;({doc, text} = await runBench({
         topologyText, topologyFile, outDir: flags.out, signal: abort.signal,
         request: {
           modes: modes.values, ops: ops.values, test: flags.test as TestSel, size: flags.size, all: flags.all, iterations: flags.iters,
@@ -81,13 +82,7 @@ export default class Bench extends BaseCommand {
       const files = await writeBenchOutput(flags.out, doc)
       this.logToStderr(`wrote ${files.results} and ${files.report}`)
     }
-    if (!this.jsonEnabled()) {
-      for (const mode of MODES) {
-        const t = doc.modes[mode]?.transcript
-        if (t) this.log(`=== mode ${mode}\n${t}`)
-      }
-      this.log(formatSummary(doc))
-    }
+    if (!this.jsonEnabled()) this.log(text)
     return doc
   }
 }

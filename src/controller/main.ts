@@ -48,6 +48,26 @@ async function pushResets(byHost: Map<string, Connection[]>): Promise<Record<str
   return out
 }
 
+/**
+ * Every host drops its cached ingress verdicts (cm-host.ts) before a rule change returns: the next REQ asks again.
+ * In parallel with the resets; a host that cannot be reached keeps its cache until it reconnects, and the
+ * connections it then admits are still re-checked at establishment.
+ */
+async function pushRulesChanged(version: number): Promise<void> {
+  await Promise.all(args.plan.hosts.map(async (h) => {
+    try {
+      const c = await RpcClient.connect(path.join(args.socketDir, socketNames.host(h.index)), {timeoutMs: 2000})
+      try {
+        await c.call('rulesChanged', {version}, 5000)
+      } finally {
+        c.close()
+      }
+    } catch (err) {
+      log(`rulesChanged to ${h.name}: ${(err as Error).message}`)
+    }
+  }))
+}
+
 const server: RpcServer = new RpcServer({
   ping: () => ({node: args.node, role: 'controller', pid: process.pid}),
   status: () => ({
@@ -102,7 +122,8 @@ const server: RpcServer = new RpcServer({
     counters.admits++
     const r = admission.admitIncoming(p.vni, p.srcVip, p.fromHost, p.dstVip, p.port)
     if (!r.ok) counters.refused++
-    return r.ok ? {ok: true} : {ok: false, reason: r.reason, rej: 'rej' in r ? r.rej : 12, message: r.message}
+    // rulesVersion: the rules this verdict was computed under (a host caches an allow until the next rule change)
+    return r.ok ? {ok: true, rulesVersion: admission.sg.version} : {ok: false, reason: r.reason, rej: 'rej' in r ? r.rej : 12, message: r.message}
   },
   establish: (p: {srcVm?: unknown; dstVip?: unknown; port?: unknown; srcQpn?: unknown; dstQpn?: unknown}) => {
     const src = typeof p.srcVm === 'string' ? registry.vm(p.srcVm) : undefined
@@ -135,7 +156,7 @@ const server: RpcServer = new RpcServer({
     if (!r.ok) throw new RpcError(-32006, r.message)
     counters.ruleChanges++
     counters.resets += r.resets.length
-    const hostsReset = await pushResets(r.byHost)
+    const [hostsReset] = await Promise.all([pushResets(r.byHost), pushRulesChanged(r.version)])
     return {version: r.version, resets: r.resets.map((v) => ({id: v.conn.id, src: v.conn.srcVm, dst: v.conn.dstVm, port: v.conn.port, reason: v.reason})),
       hosts: hostsReset, ms: performance.now() - t0, startedAt}
   },

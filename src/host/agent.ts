@@ -383,6 +383,7 @@ export class HostAgent {
       // the registry changed: drop the cached lookups (RConnrename asks again)
       registryChanged: () => {
         this.lookups.clear()
+        this.cm.rulesChanged()
         return {ok: true}
       },
       // another host's backend checks a tenant-named destination QPN (C11)
@@ -391,6 +392,8 @@ export class HostAgent {
         return {owns: this.backend.owns(p.vni, p.vip, p.qpn)}
       },
       ...this.attackHandlers(),
+      // a rule change: the CM agent's cached ingress verdicts are dropped before `masq rules` returns
+      rulesChanged: (p: {version?: unknown}) => this.cm.rulesChanged(typeof p?.version === 'number' ? p.version : undefined),
       shutdown: () => {
         setImmediate(stop)
         return {ok: true}

@@ -71,6 +71,8 @@ export type ControllerCall = <T = any>(method: string, params: unknown, timeoutM
 interface VmCm {vm: Vm; cm: RdmaCm; port: MessagePort; ids: Map<number, CmId>; channels: Map<number, EventChannel>; nextHostId: number}
 
 const vpcMode = (vm: Vm): boolean => vm.mode === 'masq' || vm.mode === 'freeflow'
+/** How long an admission asked for at resolve_addr stays usable by a connect (rdma_cm's default timeouts are 2 s). */
+const EARLY_ADMIT_MS = 2000
 
 export class CmHost {
   readonly agent: CmAgent
@@ -79,7 +81,12 @@ export class CmHost {
   /** live connections registered with the controller, by the local (VM, QPN) */
   private readonly conns = new Map<string, {id: CmId; connId?: number; registered?: Promise<void>}>()
   private info: {maxMtu: number; gids: Array<string | null>} | undefined
-  readonly stats = {ops: 0, opErrors: 0, established: 0, resets: 0, trackErrors: 0}
+  /** Egress admissions asked for at resolve_addr, by `vm/dstIp/port`, taken by the connect that follows. */
+  private readonly earlyAdmits = new Map<string, {at: number; verdict: Promise<{ok: boolean; rej?: number}>}>()
+  /** Ingress allows by `vni/srcVip/fromHost/dstVip/port`, valid until the controller pushes a rule change. */
+  private readonly ingressAllowed = new Set<string>()
+  private rulesVersion = 0
+  readonly stats = {ops: 0, opErrors: 0, established: 0, resets: 0, trackErrors: 0, earlyAdmits: 0, ingressCached: 0}
 
   constructor(private readonly plan: ResolvedPlan, private readonly hostName: string, rnicWorker: Worker,
     private readonly rnic: MessagePortChannel, private readonly controller: ControllerCall,
@@ -123,17 +130,59 @@ export class CmHost {
     if (c.vni === 0) return {allow: true} // no VPC, no rules (DESIGN §2)
     const src = this.localVm(c.vni, c.srcIp)
     if (!src) return {allow: false, reason: 12}
-    const r = await this.controller<{ok: boolean; rej?: number}>('admit', {srcVm: src.name, dstVip: c.dstIp, port: c.dstPort})
+    const key = `${src.name}/${c.dstIp}/${c.dstPort}`
+    const early = this.earlyAdmits.get(key)
+    this.earlyAdmits.delete(key)
+    const fresh = early && Date.now() - early.at < EARLY_ADMIT_MS
+    if (fresh) this.stats.earlyAdmits++
+    const r = fresh ? await early.verdict : await this.controller<{ok: boolean; rej?: number}>('admit', {srcVm: src.name, dstVip: c.dstIp, port: c.dstPort})
     return r.ok ? {allow: true} : {allow: false, reason: r.rej ?? 12}
   }
 
+  /**
+   * The controller's egress admission overlaps rdma_resolve_route and the QP's creation instead of delaying the
+   * REQ: it is asked for as soon as the destination is known (resolve_addr) and taken by the connect that follows.
+   * A rule change in between is still caught: the controller checks again when the connection is established
+   * (RConntrack, `establish`), and resets what it no longer allows.
+   */
+  private admitEarly(v: VmCm, dst: {ip?: unknown; port?: unknown} | undefined): void {
+    if (!vpcMode(v.vm) || typeof dst?.ip !== 'string' || typeof dst.port !== 'number') return
+    const now = Date.now()
+    for (const [k, e] of this.earlyAdmits) if (now - e.at >= EARLY_ADMIT_MS) this.earlyAdmits.delete(k)
+    const verdict = this.controller<{ok: boolean; rej?: number}>('admit', {srcVm: v.vm.name, dstVip: dst.ip, port: dst.port})
+    verdict.catch(() => undefined) // a failure surfaces at connect, where the verdict is awaited
+    this.earlyAdmits.set(`${v.vm.name}/${dst.ip}/${dst.port}`, {at: now, verdict})
+  }
+
+  /**
+   * Ingress admission. An allow is kept (as a MasQ backend keeps the rules the controller pushed) until the
+   * controller announces a rule change (`rulesChanged`, pushed to every host before `masq rules` returns); a deny
+   * is never cached, so every refused attempt is audited by the controller. A verdict computed under rules older
+   * than the last announced change is not kept.
+   */
   private async ingress(c: ReqPolicyContext): Promise<PolicyDecision> {
     if (c.vni === 0) return {allow: true}
     const fromHost = this.hostOfWire(c.srcWireIp) ?? '?'
-    const r = await this.controller<{ok: boolean; rej?: number}>('admitIncoming',
+    const key = `${c.vni}/${c.srcIp}/${fromHost}/${c.dstIp}/${c.dstPort}`
+    if (this.ingressAllowed.has(key)) {
+      this.stats.ingressCached++
+      return {allow: true}
+    }
+    const r = await this.controller<{ok: boolean; rej?: number; rulesVersion?: number}>('admitIncoming',
       {vni: c.vni, srcVip: c.srcIp, fromHost, dstVip: c.dstIp, port: c.dstPort})
+    if (r.ok && typeof r.rulesVersion === 'number' && r.rulesVersion >= this.rulesVersion) {
+      if (this.ingressAllowed.size >= 10_000) this.ingressAllowed.clear()
+      this.ingressAllowed.add(key)
+    }
     // a refused REQ gets REJ 12 (PRIMARY_REMOTE_GID_REJECTED) from the ingress side too: the same as the egress refusal
     return r.ok ? {allow: true} : {allow: false, reason: r.rej ?? 12}
+  }
+
+  /** The controller changed the rules (or the registry): cached ingress allows no longer hold. */
+  rulesChanged(version = this.rulesVersion): {ok: true} {
+    this.rulesVersion = Math.max(this.rulesVersion, version)
+    this.ingressAllowed.clear()
+    return {ok: true}
   }
 
   // ---- one VM's rdma_cm, driven over its agent port ----
@@ -264,7 +313,11 @@ export class CmHost {
           return addrs(created)
         }
         case 'bindAddr': need().bindAddr(p.addr); return addrs(id)
-        case 'resolveAddr': need().resolveAddr(p.src, p.dst, p.timeoutMs); return addrs(id)
+        case 'resolveAddr': {
+          need().resolveAddr(p.src, p.dst, p.timeoutMs)
+          this.admitEarly(v, p.dst)
+          return addrs(id)
+        }
         case 'resolveRoute': need().resolveRoute(); return addrs(id)
         case 'listen': need().listen(p.backlog); return addrs(id)
         case 'createQp': {

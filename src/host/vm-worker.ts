@@ -68,16 +68,19 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   const started = performance.now()
   const name = d.vm.name
   let cm: RemoteCm | undefined
+  let tracked: InstanceType<Libs['verbs']['TrackingChannel']> | undefined
   try {
     const {verbs, CmProxy, loadWorkload, channel} = await load()
     cm = new CmProxy(cmLink)
     cms.add(cm)
+    // what the run creates is destroyed when it ends, as a process exit releases its verbs objects
+    const t = (tracked = new verbs.TrackingChannel(channel))
     const workload = await loadWorkload(m.workload)
     const ctx: WorkloadContext = {
       vm: d.vm, peer: m.peer, members: m.members, peers: m.peers, role: m.role, runId: m.runId, params: m.params ?? {},
       // each run gets fresh buffers at the start of guest memory (a run owns the VM's memory while it runs)
       memory: guestMemory(verbs.VmMemory, d.memory),
-      openDevice: () => verbs.openDevice(channel, {memory: ctx.memory}),
+      openDevice: () => verbs.openDevice(t, {memory: ctx.memory}),
       publish: (key, value) => agentCall('publish', {key, value}),
       waitFor: (key, timeoutMs = 20_000) => agentCall('waitFor', {key, timeoutMs}),
       cm: cm as unknown as RdmaCm,
@@ -94,6 +97,7 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
       cm.destroyAll()
       cms.delete(cm)
     }
+    await tracked?.releaseAll()
   }
 }
 

@@ -86,3 +86,52 @@ export function serveRnic(port: PortLike, rnic: Rnic): () => void {
   port.on('message', fn)
   return () => port.off?.('message', fn)
 }
+
+/**
+ * A ControlChannel that remembers what it created and can release what is left: a VM runs one workload after
+ * another, and like a process exit closing its uverbs file (the kernel destroys what the process still holds), the
+ * end of a run destroys its QPs, MRs, CQs and PDs, so quotas and RNIC tables do not fill up run after run.
+ */
+export class TrackingChannel implements ControlChannel {
+  private readonly held = {qp: new Set<number>(), mr: new Set<number>(), cq: new Set<number>(), pd: new Set<number>()}
+
+  constructor(private readonly inner: ControlChannel) {}
+
+  async call<K extends CommandName>(cmd: K, ...args: Parameters<RnicCommands[K]>): Promise<ReturnType<RnicCommands[K]>> {
+    const r = await this.inner.call(cmd, ...args)
+    const ok = typeof r === 'object' && r !== null && typeof (r as {errno?: unknown}).errno !== 'number'
+    if (!ok) return r
+    const x = r as {pdn?: number; cqn?: number; qpn?: number; mrIndex?: number}
+    const a = args[0] as number
+    switch (cmd) {
+      case 'allocPd': this.held.pd.add(x.pdn!); break
+      case 'createCq': this.held.cq.add(x.cqn!); break
+      case 'createQp': this.held.qp.add(x.qpn!); break
+      case 'regMr': this.held.mr.add(x.mrIndex!); break
+      case 'deallocPd': this.held.pd.delete(a); break
+      case 'destroyCq': this.held.cq.delete(a); break
+      case 'destroyQp': this.held.qp.delete(a); break
+      case 'deregMr': this.held.mr.delete(a); break
+    }
+    return r
+  }
+
+  /** Objects still held, per kind. */
+  get counts(): {qp: number; mr: number; cq: number; pd: number} {
+    return {qp: this.held.qp.size, mr: this.held.mr.size, cq: this.held.cq.size, pd: this.held.pd.size}
+  }
+
+  /** Destroy what is left, children first (QPs, then MRs and CQs, then PDs); failures are ignored. */
+  async releaseAll(): Promise<number> {
+    let n = 0
+    const order: Array<[keyof TrackingChannel['held'], CommandName]> = [['qp', 'destroyQp'], ['mr', 'deregMr'], ['cq', 'destroyCq'], ['pd', 'deallocPd']]
+    for (const [kind, cmd] of order) {
+      for (const h of [...this.held[kind]]) {
+        const r = await (this.inner.call as (c: CommandName, ...a: unknown[]) => Promise<unknown>)(cmd, h).catch(() => undefined)
+        if (!(typeof r === 'object' && r !== null && typeof (r as {errno?: unknown}).errno === 'number')) n++
+        this.held[kind].delete(h)
+      }
+    }
+    return n
+  }
+}

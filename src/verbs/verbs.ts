@@ -77,9 +77,13 @@ export async function openDevice(target: Rnic | ControlChannel, opts: {memory?: 
 
 export class Context {
   readonly doorbell: Int32Array
+  /** The words waitMemory sleeps on (DMA_EPOCH, DMA_WAITERS): the RNIC's own, also when the doorbell is a relay's. */
+  readonly dma: Int32Array
 
   constructor(readonly channel: ControlChannel, readonly info: ReturnType<Rnic['deviceInfo']>, readonly memory?: VmMemory) {
     this.doorbell = new Int32Array(info.doorbell)
+    const dma = (info as {dma?: SharedArrayBuffer}).dma
+    this.dma = dma ? new Int32Array(dma) : this.doorbell
   }
 
   /**
@@ -90,7 +94,7 @@ export class Context {
    */
   waitMemory(bytes: Uint8Array, index: number, value: number, spinUs = 20, timeoutMs = 20_000): boolean {
     if (Atomics.load(bytes, index) === value) return true
-    const db = this.doorbell
+    const db = this.dma
     const t0 = performance.now()
     const spinMs = spinUs / 1000
     for (let k = 0; Atomics.load(bytes, index) !== value; k++) {
@@ -100,7 +104,7 @@ export class Context {
       if (el < spinMs) continue
       Atomics.add(db, Q.DMA_WAITERS, 1)
       const epoch = Atomics.load(db, Q.DMA_EPOCH)
-      // bounded slices: a relayed doorbell (freeflow's shadow) never sees the epoch move
+      // bounded slices: a wake-up lost between the check and the wait costs one slice at most
       if (Atomics.load(bytes, index) !== value) Atomics.wait(db, Q.DMA_EPOCH, epoch, 2)
       Atomics.sub(db, Q.DMA_WAITERS, 1)
     }

@@ -23,7 +23,6 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   const iters = numOpt(options, 'iters', 200)
   const durationMs = numOpt(options, 'durationMs', 0)
   const port = numOpt(options, 'port', 18518)
-  if (op === 'send' && size < 8) throw new Error('bw: op send needs size ≥ 8 (the final message carries a count)')
   const server = vm.rank !== 0
   const rxDepth = 2 * txDepth
   // buffers per QP; for SEND one per posted receive: two receives on one buffer would let a later message land
@@ -61,7 +60,7 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     for (let q = 0; q < qps; q++) {
       conns.push(await accept(l, {pd, sendCq: scq, recvCq: rcq, cap, privateData: encodeRemote(mr, q * slots * size),
         beforeAccept: (qp) => {
-          if (op === 'send') for (let i = 0; i < rxDepth; i++) qp.postRecv(recvSlot(q, i % slots))
+          if (op === 'send') for (let i = 0; i < rxDepth; i++) qp.postRecv(recvSlot(q, i))
           else qp.postRecv(ctlRecv)
         }}))
     }
@@ -73,10 +72,11 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     while (!done) {
       for (const wc of rcq.poll(32)) {
         checkWc(wc, 'bw receive')
-        if (wc.wcFlags & WcFlags.WITH_IMM && wc.immData === DONE_IMM) {
+        // the final message: its count in the control buffer, or (op send, whose data SENDs carry no immediate and
+        // whose receive slots may be 2 bytes) in the immediate itself
+        if (wc.wcFlags & WcFlags.WITH_IMM && (op === 'send' || wc.immData === DONE_IMM)) {
           done = wc
-          // the count: in the control buffer, or (op send) in the data slot the message landed in
-          if (op === 'send') cv.setUint32(8, new DataView(region.bytes.buffer, region.bytes.byteOffset + (Number(wc.wrId) % (qps * slots)) * size, 4).getUint32(0, true), true)
+          if (op === 'send') cv.setUint32(8, wc.immData >>> 0, true)
           continue
         }
         const q = qpIndex.get(wc.qpNum)!
@@ -181,8 +181,8 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   const elapsedNs = vm.nowNs() - t0
   // tell the server we are done (and how many WRs), wait for its verdict
   cv.setUint32(0, posted, true)
-  conns[0]!.qp.postSend({wrId: 0, opcode: WrOpcode.SEND_WITH_IMM, immData: DONE_IMM, sendFlags: SendFlags.SIGNALED,
-    sgList: [{addr: ctl.addr, length: 8, lkey: cmr.lkey}]})
+  conns[0]!.qp.postSend({wrId: 0, opcode: WrOpcode.SEND_WITH_IMM, immData: op === 'send' ? posted : DONE_IMM, sendFlags: SendFlags.SIGNALED,
+    sgList: [{addr: ctl.addr, length: op === 'send' ? Math.min(8, size) : 8, lkey: cmr.lkey}]})
   // The verdict proves the server got the done message; that SEND's own completion is not awaited: when its ACK is
   // lost, the server can get our ACK of the verdict and disconnect before the retry, flushing it (harmlessly).
   await pollCq(rcq, 1, 'bw verdict')

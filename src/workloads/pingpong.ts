@@ -5,7 +5,7 @@
 // The client (rank 0) returns raw samples for src/bench/collect.ts (RawLat) and a perftest latency row.
 import {latReport, type PerftestVerb} from '../bench/perftest-stats.js'
 import {SendFlags, WrOpcode} from '../rdma-constants.js'
-import type {Cq, Mr, Qp, Region} from '../verbs/index.js'
+import type {Context, Cq, Mr, Qp, Region, Wc} from '../verbs/index.js'
 import type {WorkloadVm} from './api.js'
 import {accept, checkWc, connect, decodeRemote, disconnect, encodeRemote, listen, numOpt, peerIp, pollCq, runKey, waitUntil} from './rdma.js'
 
@@ -31,7 +31,9 @@ export function payloadOk(b: Uint8Array, i: number): boolean {
 }
 const tagOf = (i: number) => (i % 255) + 1
 
-interface Side {qp: Qp; scq: Cq; rcq: Cq; mr: Mr; tx: Region; rx: Region; remote: {remoteAddr: bigint; rkey: number}}
+interface Side {qp: Qp; scq: Cq; rcq: Cq; mr: Mr; tx: Region; rx: Region; remote: {remoteAddr: bigint; rkey: number}
+  /** perftest -e: sleep until the completion (CQ event) or the written byte (the RNIC's DMA epoch) instead of polling. */
+  events?: Context}
 
 export default async function pingpong(vm: WorkloadVm, options: Record<string, unknown>): Promise<unknown> {
   const op = parseOp(options.op)
@@ -64,7 +66,8 @@ export default async function pingpong(vm: WorkloadVm, options: Record<string, u
   let conn
   if (server) {
     const l = listen(vm, port)
-    if (op === 'read') fillPayload(rx.bytes, 0) // what READs fetch; for atomic, rx (zeroed) is the counter
+    if (op === 'read') fillPayload(rx.bytes, 0) // what READs fetch
+    if (op === 'atomic') rx.bytes.fill(0) // the counter: guest memory keeps what an earlier run left there
     await vm.publish(key, true)
     conn = await accept(l, {pd, sendCq: scq, recvCq: rcq, cap, privateData: mine, beforeAccept: postRecvs})
     l.id.destroy()
@@ -73,7 +76,8 @@ export default async function pingpong(vm: WorkloadVm, options: Record<string, u
     conn = await connect(vm, {ip: peerIp(vm), port, pd, sendCq: scq, recvCq: rcq, cap, privateData: mine})
     postRecvs(conn.qp)
   }
-  const side: Side = {qp: conn.qp, scq, rcq, mr, tx, rx, remote: decodeRemote(conn.privateData)}
+  const side: Side = {qp: conn.qp, scq, rcq, mr, tx, rx, remote: decodeRemote(conn.privateData),
+    ...(options.events === true || options.events === 'true' ? {events: ctx} : {})}
   // both sides must have posted their receives before the first SEND (else an RNR wait)
   await vm.publish(runKey(vm, 'pingpong-ready', vm.rank), true)
   await vm.waitFor(runKey(vm, 'pingpong-ready', server ? 0 : 1), 60_000)
@@ -111,12 +115,12 @@ async function measure(vm: WorkloadVm, s: Side, op: PerftestVerb, size: number, 
     } else if (op === 'read') {
       s.rx.bytes.fill(0)
       s.qp.postSend({wrId: i, opcode: WrOpcode.RDMA_READ, sendFlags: SendFlags.SIGNALED, sgList: rsg, rdma: s.remote})
-      await pollCq(s.scq, 1, 'RDMA READ')
+      await completion(s, s.scq, 'RDMA READ')
       if (!payloadOk(s.rx.bytes, 0)) throw new Error(`RDMA READ ${i}: the data read differs from the server's buffer`)
     } else {
       s.qp.postSend({wrId: i, opcode: WrOpcode.ATOMIC_FETCH_AND_ADD, sendFlags: SendFlags.SIGNALED, sgList: sg,
         atomic: {remoteAddr: s.remote.remoteAddr, compareAdd: 1n, rkey: s.remote.rkey}})
-      await pollCq(s.scq, 1, 'ATOMIC FETCH_AND_ADD')
+      await completion(s, s.scq, 'ATOMIC FETCH_AND_ADD')
       const old = counter.getBigUint64(0, true)
       if (old !== BigInt(i)) throw new Error(`ATOMIC FETCH_AND_ADD ${i}: fetched ${old}, expected ${i}`)
     }
@@ -144,13 +148,30 @@ async function arrival(s: Side, op: 'send' | 'write', i: number): Promise<void> 
   const last = s.rx.bytes.length - 1
   const tag = tagOf(i)
   if (op === 'send') {
-    const [wc] = await pollCq(s.rcq, 1, `SEND ${i}`)
+    const wc = await completion(s, s.rcq, `SEND ${i}`)
     if (wc!.byteLen !== s.rx.bytes.length) throw new Error(`SEND ${i}: ${wc!.byteLen} bytes, expected ${s.rx.bytes.length}`)
     s.qp.postRecv({wrId: BigInt(i), sgList: [{addr: s.rx.addr, length: s.rx.length, lkey: s.mr.lkey}]})
   } else {
-    await waitUntil(() => Atomics.load(s.rx.bytes, last) === tag, `RDMA WRITE ${i}`)
+    if (s.events) {
+      if (!s.events.waitMemory(s.rx.bytes, last, tag, 0, 30_000)) throw new Error(`timed out after 30000 ms waiting for RDMA WRITE ${i}`)
+    } else await waitUntil(() => Atomics.load(s.rx.bytes, last) === tag, `RDMA WRITE ${i}`)
   }
   if (!payloadOk(s.rx.bytes, i)) throw new Error(`${op.toUpperCase()} ${i}: the payload arrived corrupted`)
+}
+
+/** One completion: polled (perftest's default), or with -e slept for on the CQ's notification from the first miss. */
+async function completion(s: Side, cq: Cq, what: string): Promise<Wc> {
+  if (!s.events) return (await pollCq(cq, 1, what))[0]!
+  const end = Date.now() + 30_000
+  for (;;) {
+    const [wc] = cq.poll(1)
+    if (wc) {
+      checkWc(wc, what)
+      return wc
+    }
+    if (Date.now() > end) throw new Error(`timed out after 30000 ms waiting for ${what}`)
+    await cq.wait(100)
+  }
 }
 
 /** Consume send completions, failing on an error status. */

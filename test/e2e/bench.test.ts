@@ -70,6 +70,31 @@ describe('masq bench', () => {
     expect(processesMentioning(out())).toEqual([])
   }, 180_000)
 
+  it('--test all, every op, all five modes (-s 2 -n 20): every perftest table parses; conn and control-verb tables', async () => {
+    const outAll = path.join(dir, 'out-all')
+    const r = await masq.run(['bench', '--test', 'all', '--ops', 'send,write,read,atomic', '-s', '2', '-n', '20', '--out', outAll])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const parsed = parsePerftest(r.stdout)
+    expect(parsed.errors).toEqual([])
+    const titles = ['Send BW Test', 'RDMA_Write BW Test', 'RDMA_Read BW Test', 'Atomic FETCH_AND_ADD BW Test',
+      'Send Latency Test', 'RDMA_Write Latency Test', 'RDMA_Read Latency Test', 'Atomic FETCH_AND_ADD Latency Test']
+    expect(parsed.titles).toEqual([0, 1, 2, 3, 4].flatMap(() => titles)) // bare, sriov, hyv, masq, freeflow
+    expect(parsed.tables).toHaveLength(40)
+    for (const [i, t] of parsed.tables.entries()) {
+      expect(t.kind).toBe(i % 8 < 4 ? 'bw' : 'lat')
+      expect(t.rows).toHaveLength(1)
+      expect(t.rows[0]!.bytes).toBe(i % 4 === 3 ? 8 : 2) // perftest's atomics move 8 bytes
+      expect(t.rows[0]!.iterations).toBe(20)
+    }
+    expect(r.stdout).toMatch(/connection setup\n mode\s+setup median\[usec\]/)
+    expect(r.stdout).toMatch(/control-verb latency\n verb \[median usec\]\s+bare\s+sriov\s+hyv\s+masq\s+freeflow\s+masq - sriov/)
+    expect(r.stdout).toMatch(/(PASS|FAIL) {2}freeflow \/ masq latency, send 2 B/)
+    const doc = readResults(fs.readFileSync(path.join(outAll, 'results.json'), 'utf8'))
+    expect(Object.keys(doc.modes).sort()).toEqual(['bare', 'freeflow', 'hyv', 'masq', 'sriov'])
+    for (const m of Object.values(doc.modes)) expect(m!.conn!.medianUs).toBeGreaterThan(0)
+    expect(processesMentioning(outAll)).toEqual([])
+  }, 600_000)
+
   it('bench compare: two results files, deltas and a flagged regression; --json', async () => {
     const a = path.join(out(), 'results.json')
     const doc = JSON.parse(fs.readFileSync(a, 'utf8'))

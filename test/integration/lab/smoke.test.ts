@@ -134,10 +134,12 @@ describe('smoke in every virtualization mode (examples/modes.yaml)', () => {
     await masq.run(['down', topo])
   })
 
+  const clientOps: Record<string, number> = {}
   for (const mode of ['masq', 'freeflow', 'sriov', 'hyv', 'bare']) {
     const prefix = mode === 'freeflow' ? 'ff' : mode
     it(`${mode}: smoke passes between two hosts`, async () => {
-      expectSmokeOk(await masq.run(['run', topo, 'smoke', '--vm', `${prefix}1`, '--peer', `${prefix}2`, '--json']))
+      const res = expectSmokeOk(await masq.run(['run', topo, 'smoke', '--vm', `${prefix}1`, '--peer', `${prefix}2`, '--json']))
+      clientOps[mode] = (res.client.result.ops as Array<{side: string}>).filter((o) => o.side === res.client.vm).length
     })
   }
 
@@ -158,13 +160,30 @@ describe('smoke in every virtualization mode (examples/modes.yaml)', () => {
     }
   })
 
-  it('each mode crossed its own channels: sriov/bare skip the backend, freeflow relays doorbells through it', async () => {
+  it('each mode crossed its own channels: sriov/bare skip the backend, freeflow relays every WQE and CQE through it', async () => {
     const host1 = up.processes.find((p: any) => p.node === 'host1')
     const st = await rpcCall<any>(host1.socket, 'status')
     expect(Object.keys(st.backend).sort()).toEqual(['ff1', 'hyv1', 'masq1'])
     expect(st.backend.masq1.commands).toBeGreaterThan(5)
-    expect(st.backend.masq1.doorbellsRelayed).toBe(0)
+    expect(st.backend.masq1).toMatchObject({doorbellsRelayed: 0, wqesRelayed: 0, cqesRelayed: 0})
+    // the smoke client posts one signalled WR per op and reaps its completion: N WQEs and N CQEs crossed host1's
+    // main thread (ff2's receives and their completions crossed host2's)
+    expect(clientOps.freeflow).toBeGreaterThan(0)
+    expect(st.backend.ff1).toMatchObject({wqesRelayed: clientOps.freeflow, cqesRelayed: clientOps.freeflow})
     expect(st.backend.ff1.doorbellsRelayed).toBeGreaterThan(0)
     expect(st.rnic.qps).toBeGreaterThanOrEqual(5)
+  })
+
+  it('pingpong with -e (events) in freeflow and masq: the VMs sleep on CQ events and on the RNIC\'s DMA epoch', async () => {
+    for (const [a, b] of [['ff1', 'ff2'], ['masq1', 'masq2']]) {
+      for (const op of ['write', 'send']) {
+        const r = await masq.run(['run', topo, 'pingpong', '--vm', a!, '--peer', b!, '--param', `op=${op}`, '--param', 'events=true',
+          '--param', 'iters=30', '--param', 'warmup=5', '--json'])
+        expect(r.exitCode, r.stderr + r.stdout).toBe(0)
+        const res = JSON.parse(r.stdout)
+        expect(res.client.result, JSON.stringify(res)).toMatchObject({op, verified: 35})
+        expect(res.client.result.raw.samplesNs).toHaveLength(30)
+      }
+    }
   })
 })

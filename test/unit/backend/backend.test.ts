@@ -151,18 +151,17 @@ describe('Backend', () => {
     expect(new Uint8Array(other)[0]).toBe(0)
   })
 
-  it('freeflow: the VM rings a shadow doorbell that the backend forwards to the RNIC', async () => {
+  it('freeflow: the VM rings a shadow doorbell that the backend answers (relay.test.ts: the WQEs and CQEs it moves)', async () => {
     const rnic = new Rnic({name: 'rxe0', gids: ['192.168.0.1']})
     const backend = new Backend()
     const f = attach(backend, rnic, vm('f', 'freeflow'))
     const ctx = await openDevice(f.channel, {memory: f.mem})
-    expect(ctx.info.doorbell).not.toBe(rnic.doorbellSab)
     const before = Atomics.load(rnic.doorbell, 0)
     Atomics.add(ctx.doorbell, 0, 1)
     Atomics.notify(ctx.doorbell, 0)
-    for (let i = 0; i < 200 && Atomics.load(rnic.doorbell, 0) === before; i++) await new Promise((r) => setTimeout(r, 5))
-    expect(Atomics.load(rnic.doorbell, 0)).toBeGreaterThan(before)
+    for (let i = 0; i < 200 && backend.stats().f!.doorbellsRelayed === 0; i++) await new Promise((r) => setTimeout(r, 5))
     expect(backend.stats().f!.doorbellsRelayed).toBeGreaterThan(0)
+    expect(Atomics.load(rnic.doorbell, 0)).toBe(before) // not the RNIC's doorbell; nothing to move, so not rung
     backend.detach('f')
   })
 })

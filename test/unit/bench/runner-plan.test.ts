@@ -66,6 +66,16 @@ describe('planBench: steps and perftest defaults', () => {
     expect(d.config.durationSeconds).toBe(3)
   })
 
+  it('--test all -a with every op: every size for send/write/read, 8 bytes only for atomics (perftest)', () => {
+    const {plan} = planBench(req({test: 'all', all: true, ops: ['send', 'write', 'read', 'atomic']}), LATER)
+    for (const test of ['bw', 'lat'] as const) {
+      for (const op of ['send', 'write', 'read'] as const) expect(plan!.steps.filter((s) => s.test === test && s.op === op).map((s) => s.size)).toEqual([...ALL_SIZES])
+      expect(plan!.steps.filter((s) => s.test === test && s.op === 'atomic').map((s) => s.size)).toEqual([8])
+    }
+    expect(plan!.steps.filter((s) => s.test === 'conn' || s.test === 'verbs')).toHaveLength(2)
+    expect(plan!.skipped).toEqual([])
+  })
+
   it('--test all: bw at the paper-shape sizes, lat, verbs; cells without a workload are skipped, not refused', () => {
     const {plan, errors} = planBench(req({test: 'all', ops: ['write', 'send']}), TODAY)
     expect(errors).toEqual([])

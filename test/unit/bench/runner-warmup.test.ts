@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {planBench} from '../../../src/bench/bench-plan.js'
-import {warmupSteps} from '../../../src/bench/runner.js'
+import {rotation, warmupSteps} from '../../../src/bench/runner.js'
 
 const AVAILABLE = new Set(['bench-write', 'verbs-lat'])
 
@@ -19,5 +19,14 @@ describe('warmupSteps: one untimed pass per lab before the measured runs', () =>
     expect(w).toHaveLength(1)
     expect(w[0]!.params.durationMs).toBeUndefined()
     expect(w[0]!.params).toMatchObject({iters: 500, warmupIters: 0, size: 2})
+  })
+})
+
+describe('rotation: the order modes run a step in', () => {
+  it('starts at the shift; over n consecutive steps every mode goes first once and the first step keeps the given order', () => {
+    expect(rotation(5, 0)).toEqual([0, 1, 2, 3, 4])
+    expect(rotation(5, 7)).toEqual([2, 3, 4, 0, 1])
+    expect(new Set(Array.from({length: 5}, (_, k) => rotation(5, k)[0])).size).toBe(5)
+    for (let k = 0; k < 5; k++) expect([...rotation(5, k)].sort()).toEqual([0, 1, 2, 3, 4])
   })
 })

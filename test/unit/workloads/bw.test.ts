@@ -36,6 +36,18 @@ describe('bw', () => {
     })
   }
 
+  it('send of 2 bytes (perftest -a starts there): the final count travels in the immediate, not in a 2-byte slot', async () => {
+    const [c, s] = await lab.run(w, {op: 'send', size: 2, qps: 1, txDepth: 8, iters: 30})
+    expect(c, JSON.stringify(c)).toMatchObject({ok: true, result: {iterations: 30, verified: 30}})
+    expect(s, JSON.stringify(s)).toMatchObject({ok: true, result: {role: 'server', verified: 30}})
+  })
+
+  it('send with tx depth 1 (large messages): each posted receive has its own buffer, a late check sees intact data', async () => {
+    const [c, s] = await lab.run(w, {op: 'send', size: 3000, qps: 1, txDepth: 1, iters: 40})
+    expect(c, JSON.stringify(c)).toMatchObject({ok: true, result: {iterations: 40}})
+    expect(s, JSON.stringify(s)).toMatchObject({ok: true, result: {role: 'server', verified: 40}})
+  })
+
   it('duration mode (-D) reports iterations and elapsed time', async () => {
     const [c] = await lab.run(w, {op: 'write', size: 1024, durationMs: 100, txDepth: 4})
     const r = (c as {result: any}).result
