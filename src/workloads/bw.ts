@@ -103,7 +103,8 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     await pollCq(scq, 1, 'bw verdict')
     // Nobody disconnects before both sides' last sends are acknowledged: on a lossy fabric a lost ACK leaves a
     // delivered message unacknowledged for a retransmit timeout, and a DREQ would flush it (WR_FLUSH_ERR).
-    await vm.waitFor(runKey(vm, 'bw-drained'), 60_000)
+    await vm.publish(runKey(vm, 'bw-drained', vm.rank), true)
+    await vm.waitFor(runKey(vm, 'bw-drained', 0), 60_000)
     for (const c of conns) await disconnect(c, false)
     if (!ok) throw new Error(`bw: the server found the ${op} data wrong`)
     return {role: 'server', op, verified: op === 'send' ? received : total}
@@ -185,7 +186,8 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   await pollCq(scq, 1, 'bw done message')
   await pollCq(rcq, 1, 'bw verdict')
   if (cv.getUint32(8, true) !== 1) throw new Error(`bw: the server found the ${op} data wrong`)
-  await vm.publish(runKey(vm, 'bw-drained'), true) // the done message and the verdict both completed
+  await vm.publish(runKey(vm, 'bw-drained', vm.rank), true) // the done message and the verdict both completed
+  await vm.waitFor(runKey(vm, 'bw-drained', 1), 60_000) // and the server's verdict was acknowledged
   for (const c of conns) await disconnect(c, true)
   const bytes = posted * size
   return {

@@ -82,13 +82,15 @@ export default async function pingpong(vm: WorkloadVm, options: Record<string, u
     if (op === 'send' || op === 'write') await echo(side, op, size, total)
     // Nobody disconnects before both sides' last sends are acknowledged: on a lossy fabric a lost ACK leaves a
     // delivered message unacknowledged for a retransmit timeout, and a DREQ would flush it (WR_FLUSH_ERR).
-    await vm.waitFor(runKey(vm, 'pingpong-drained'), 120_000)
+    await vm.publish(runKey(vm, 'pingpong-drained', vm.rank), true)
+    await vm.waitFor(runKey(vm, 'pingpong-drained', 0), 120_000)
     await disconnect(conn, false, 120_000)
     return {role: 'server', op, size, verified: op === 'send' || op === 'write' ? total : 0}
   }
   const samplesNs = await measure(vm, side, op, size, total)
   await waitUntil(() => (reap(scq), conn.qp.sq.producer() === conn.qp.sq.consumer()), 'the last message to complete')
-  await vm.publish(runKey(vm, 'pingpong-drained'), true)
+  await vm.publish(runKey(vm, 'pingpong-drained', vm.rank), true)
+  await vm.waitFor(runKey(vm, 'pingpong-drained', 1), 120_000)
   await disconnect(conn, true)
   const measured = samplesNs.slice(warmup)
   const row = latReport(measured, {size, verb: op})
