@@ -87,6 +87,14 @@ export class HostAgent {
     return r.owns === true
   }
 
+  /** sriov: the VF's rate limiter at its tenant's rate (src/fabric/vf-limiter.ts); other modes: none here. */
+  private vfRate(vm: Vm): {group: string; bytesPerSec: number; burstBytes: number} | undefined {
+    const key = limiterKey(vm)
+    const rate = this.plan.tenants.find((t) => t.name === vm.tenant)?.qos.rateBps ?? 0
+    if (vm.mode !== 'sriov' || key === undefined || rate <= 0) return undefined
+    return {group: key, bytesPerSec: rate / 8, burstBytes: Math.max(64 * 1024, (rate / 8) * 0.01)}
+  }
+
   /** Where (VNI, vIP) lives on the fabric, asked of the controller once and cached (null = not in that VPC). */
   private async lookup(vni: number, vip: string): Promise<{wireIp: string} | null> {
     const key = `${vni}/${vip}`
@@ -240,7 +248,7 @@ export class HostAgent {
       await this.start() // the RNIC worker and the CM agent
       this.cm.attach(vm, port1)
       await h.channel.request({type: 'ping'}, timeoutMs)
-      await this.rnicChannel.request({type: 'attachVm', vm: vm.name, memory, verbs: toRnic.port2}, timeoutMs, [toRnic.port2])
+      await this.rnicChannel.request({type: 'attachVm', vm: vm.name, memory, verbs: toRnic.port2, vfRate: this.vfRate(vm)}, timeoutMs, [toRnic.port2])
       h.state = 'running'
       log(`vm ${vm.name} running (${vm.mode}, ${vm.memoryBytes} bytes of memory shared with the rnic worker)`)
     } catch (err) {

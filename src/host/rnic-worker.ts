@@ -3,6 +3,7 @@
 // in sriov/bare); data verbs arrive only as doorbells on the shared doorbell word, which RnicLoop watches.
 import {parentPort, workerData, type MessagePort} from 'node:worker_threads'
 import {hostFabric} from '../fabric/host-fabric.js'
+import {type VfRate, vfRnic} from '../fabric/vf-limiter.js'
 import {WIRE_MAX_FRAME, WireLink} from '../lab/wire-link.js'
 import {Rnic, type AsyncEventRecord} from '../rnic/rnic.js'
 import type {Port} from '../rnic/port.js'
@@ -81,10 +82,10 @@ function injectFrame(frame: Uint8Array): {bytes: number} {
 interface Attached {memory: SharedArrayBuffer; verbs?: MessagePort; unserve?: () => void}
 const vms = new Map<string, Attached>()
 
-function attachVm(name: string, memory: SharedArrayBuffer, verbs?: MessagePort): {vms: number} {
+function attachVm(name: string, memory: SharedArrayBuffer, verbs?: MessagePort, vfRate?: VfRate): {vms: number} {
   const a: Attached = {memory, verbs}
   if (verbs) {
-    a.unserve = serveRnic(verbs, rnic)
+    a.unserve = serveRnic(verbs, vfRate ? vfRnic(rnic, vfRate) : rnic) // an sriov VF: its QPs share the VF's limiter
     verbs.on('message', () => loop.kick()) // a modify to RTS or a new QP may have made work
   }
   vms.set(name, a)
@@ -106,7 +107,7 @@ flushTimer?.unref()
 serve(parent, async (m: {type: string; [k: string]: any}) => {
   switch (m.type) {
     case 'attachVm':
-      return attachVm(m.vm, m.memory, m.verbs)
+      return attachVm(m.vm, m.memory, m.verbs, m.vfRate)
     case 'detachVm': {
       const a = vms.get(m.vm)
       a?.unserve?.()

@@ -68,4 +68,20 @@ describe('5% frame loss in a running lab', () => {
     console.log(`frames lost by the fabric during pingpong + bw + allreduce: ${dropped}`)
     expect(dropped).toBeGreaterThan(10) // the loss really happened, and was recovered from
   }, 360_000)
+
+  it('a VM worker that exits holding RNIC objects has them all released, and the host counts it', async () => {
+    const h1 = up.processes.find((p: any) => p.node === 'h1')
+    const before = await rpcCall<any>(h1.socket, 'status')
+    const r = await masq.run(['run', topo, path.join(FIXTURES, 'crash.mjs'), '--vm', 'v3', '--json', '--timeout', '60'])
+    expect(r.exitCode).not.toBe(0) // the VM died under its workload
+    let after: any
+    for (let i = 0; i < 200; i++) {
+      after = await rpcCall<any>(h1.socket, 'status')
+      if (after.released.vms > before.released.vms) break
+      await new Promise((res) => setTimeout(res, 50))
+    }
+    expect(after.released).toEqual({vms: before.released.vms + 1, objects: before.released.objects + 4, failed: 0})
+    expect(after.rnic.qps).toBe(before.rnic.qps)
+    expect(after.backend.v3).toBeUndefined()
+  }, 120_000)
 })
