@@ -169,6 +169,9 @@ export class LabEnv {
     if (!this.owned) return
     const {down} = await import('../lab/lifecycle.js')
     await down({name: this.name, labDir: this.labDir}).catch((err: unknown) => this.log(`down ${this.name}: ${(err as Error).message}`))
+    // the lab directory is attack-test's own: its registry entry goes with it
+    const {forgetLab} = await import('../lab/registry.js')
+    await forgetLab(this.name, this.labDir).catch(() => undefined)
     if (this.tmp) fs.rmSync(this.tmp, {recursive: true, force: true})
   }
 }
