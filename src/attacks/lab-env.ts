@@ -19,6 +19,8 @@ export interface LabEnvOptions {
   /** a topology file to bring up (default: the embedded attack-test topology) */
   topology?: string
   log?: (msg: string) => void
+  /** aborts `up` (it rolls the lab back) */
+  signal?: AbortSignal
 }
 
 export interface HostObservation {
@@ -78,7 +80,13 @@ export class LabEnv {
     ;(plan as {attackTest?: boolean}).attackTest = true // enables the host agents' T2 injector for this lab only
     const {up} = await import('../lab/lifecycle.js')
     log(`bringing up lab ${plan.name} (${plan.hosts.length} hosts, ${plan.vms.length} VMs)`)
-    const r = await up(plan, {labDir, renderer: 'silent', timeoutMs: 60_000})
+    let r: Awaited<ReturnType<typeof up>>
+    try {
+      r = await up(plan, {labDir, renderer: 'silent', timeoutMs: 60_000, signal: o.signal})
+    } catch (err) {
+      if (tmp) fs.rmSync(tmp, {recursive: true, force: true})
+      throw err
+    }
     const state = readState(r.labDir)
     if (!state) throw new Error(`lab ${plan.name} has no state after up`)
     return LabEnv.fromState(plan, state, true, tmp, log)
@@ -161,6 +169,9 @@ export class LabEnv {
     if (!this.owned) return
     const {down} = await import('../lab/lifecycle.js')
     await down({name: this.name, labDir: this.labDir}).catch((err: unknown) => this.log(`down ${this.name}: ${(err as Error).message}`))
+    // the lab directory is attack-test's own: its registry entry goes with it
+    const {forgetLab} = await import('../lab/registry.js')
+    await forgetLab(this.name, this.labDir).catch(() => undefined)
     if (this.tmp) fs.rmSync(this.tmp, {recursive: true, force: true})
   }
 }

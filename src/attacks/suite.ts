@@ -63,7 +63,26 @@ export async function runAttackSuite(o: AttackSuiteOptions = {}): Promise<SuiteR
     const {LabEnv} = await import('./lab-env.js')
     const {LabVictim} = await import('./lab/victim.js')
     const {runLabScenario} = await import('./lab/runner.js')
-    const env = await LabEnv.start({lab: o.lab, topology: o.topology, log})
+    // Ctrl-C / SIGTERM: during `up` the lab rolls back; afterwards the lab attack-test brought up goes down with it
+    // (exit 130, as `up` does)
+    const abort = new AbortController()
+    let started: import('./lab-env.js').LabEnv | undefined
+    const interrupted = () => {
+      log('interrupted: taking the attack-test lab down')
+      abort.abort()
+      if (started?.owned) void started.close().finally(() => process.exit(130))
+      else if (started) process.exit(130) // a running lab (--lab) stays as it is
+    }
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, interrupted)
+    let env: import('./lab-env.js').LabEnv
+    try {
+      env = await LabEnv.start({lab: o.lab, topology: o.topology, log, signal: abort.signal})
+    } catch (err) {
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, interrupted)
+      if (abort.signal.aborted) process.exit(130)
+      throw err
+    }
+    started = env
     try {
       const v = new LabVictim(env)
       log(`lab ${env.name} is up; starting the victim workload (blue1 → blue2)`)
@@ -79,6 +98,7 @@ export async function runAttackSuite(o: AttackSuiteOptions = {}): Promise<SuiteR
       envs.push(env.description)
       for (const c of ['backend-policy', 'audit-log', 'cm', 'frame-injection']) caps.add(c)
     } finally {
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, interrupted)
       await env.close()
     }
   }

@@ -90,3 +90,15 @@ export function lookupLab(name: string): RegistryEntry | undefined {
 export function listLabs(): RegistryEntry[] {
   return Object.values(read().labs)
 }
+
+/** Drop a stopped lab's entry (a lab whose directory its creator removes, e.g. attack-test's temporary lab). */
+export async function forgetLab(name: string, labDir: string): Promise<void> {
+  await withLock(() => {
+    const r = read()
+    const e = r.labs[name]
+    if (e && path.resolve(e.labDir) === path.resolve(labDir)) {
+      delete r.labs[name]
+      write(r)
+    }
+  })
+}

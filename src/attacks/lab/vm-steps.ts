@@ -244,7 +244,7 @@ const c09: Step = async (vm, rec, dev) => {
   const attempts: Array<[string, () => Promise<unknown>]> = [
     ['query_qp(victim QPN)', () => ch.call('queryQp', v.qpn)],
     ['reg_mr in the victim PD', () => ch.call('regMr', {...mem, pdn: v.pdn})],
-    ['create_cq then create_qp in the victim PD', async () => ch.call('createQp', {pdn: v.pdn, type: QpType.RC, sendCqn: v.cqn, recvCqn: v.cqn, cap})],
+    ['create_qp in the victim PD on the victim CQ', () => ch.call('createQp', {pdn: v.pdn, type: QpType.RC, sendCqn: v.cqn, recvCqn: v.cqn, cap})],
     ['modify_qp(victim QPN → ERR)', () => ch.call('modifyQp', v.qpn, {qpState: QpState.ERR}, M.STATE)],
     ['dereg_mr(victim canary)', () => ch.call('deregMr', v.canaryIndex)],
     ['destroy_qp(victim QPN)', () => ch.call('destroyQp', v.qpn)],
