@@ -28,7 +28,8 @@ log(`host ${args.node} (index ${agent.host.index}) listening on ${args.socket} (
 await announce(args, {event: 'ready'})
 try {
   await vmsUp
-  if (!(await agent.controllerConnected(20_000))) throw new Error('no connection to the lab controller after 20 s')
+  // `up` watches the controller itself (and gives up after its --timeout): this wait only has to end some time
+  if (!(await agent.controllerConnected(120_000))) throw new Error('no connection to the lab controller after 120 s')
   await announce(args, {event: 'vms', ok: true})
 } catch (err) {
   log(`host ${args.node}: VMs did not start: ${(err as Error).message}`)

@@ -22,7 +22,7 @@ export function makeSocketDir(lab: string, hosts: number): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `masq-${lab.slice(0, 24)}-`))
   // Check the longest name we will create before anything listens.
   try {
-    checkSocketPath(path.join(dir, socketNames.wire(Math.max(hosts - 1, 0))))
+    for (const name of [socketNames.wire(Math.max(hosts - 1, 0)), socketNames.ready]) checkSocketPath(path.join(dir, name))
   } catch (err) {
     fs.rmSync(dir, {recursive: true, force: true})
     throw err

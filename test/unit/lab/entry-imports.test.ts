@@ -8,15 +8,16 @@ import {expect, it} from 'vitest'
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src')
 const ENTRIES = ['controller/main.ts', 'host/main.ts', 'host/rnic-worker.ts', 'host/vm-worker.ts']
 
-function closure(entry: string): {files: Set<string>; packages: Set<string>} {
+function closure(entry: string, staticOnly = false): {files: Set<string>; packages: Set<string>} {
   const files = new Set<string>()
   const packages = new Set<string>()
   const visit = (file: string) => {
     if (files.has(file)) return
     files.add(file)
     const text = fs.readFileSync(file, 'utf8')
-    for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s(?:[^'"]*?\sfrom\s)?['"]([^'"]+)['"]|import\(['"]([^'"]+)['"]\)/g)) {
-      const spec = m[1] ?? m[2]
+    for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s(type\s)?(?:[^'"]*?\sfrom\s)?['"]([^'"]+)['"]|import\(['"]([^'"]+)['"]\)/g)) {
+      if (staticOnly && (m[1] || m[3])) continue // type-only imports are erased; dynamic ones load later
+      const spec = m[2] ?? m[3]
       if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')))
       else if (!spec.startsWith('node:')) packages.add(spec)
     }
@@ -33,4 +34,11 @@ it.each(ENTRIES)('%s imports no package', (entry) => {
 
 it('the scanner does see packages (the CLI side imports listr2 and execa)', () => {
   expect([...closure('lab/lifecycle.ts').packages].sort()).toEqual(expect.arrayContaining(['execa', 'listr2']))
+})
+
+it('a VM worker boots on its channel alone: verbs, rdma_cm and the workload loader load with the first run', () => {
+  const boot = closure('host/vm-worker.ts', true).files
+  expect([...boot].map((f) => path.relative(SRC, f)).sort()).toEqual(['host/channel.ts', 'host/vm-worker.ts'])
+  const all = [...closure('host/vm-worker.ts').files].map((f) => path.relative(SRC, f))
+  expect(all).toEqual(expect.arrayContaining(['verbs/index.ts', 'cm/remote.ts', 'workloads/index.ts']))
 })
