@@ -7,23 +7,28 @@ export default class Logs extends BaseCommand {
   static override summary = 'Print the logs of a lab (every process, or one node), each line prefixed by its node name.'
   static override enableJsonFlag = true
   static override args = {
-    lab: Args.string({required: true, description: 'topology file, lab directory or lab name'}),
+    lab: Args.string({description: 'topology file, lab directory or lab name (default: the only running lab)'}),
     node: Args.string({description: 'only this node (controller, or a host name)'}),
   }
-  static override flags = {follow: Flags.boolean({char: 'f', default: false, description: 'keep printing new lines until Ctrl-C'})}
+  static override flags = {
+    follow: Flags.boolean({char: 'f', default: false, description: 'keep printing new lines until Ctrl-C'}),
+    lab: Flags.string({description: 'lab name (from the registry), as for status and down; the argument is then the node'}),
+  }
+  static override examples = ['<%= config.bin %> logs lab.yaml host1', '<%= config.bin %> logs --lab demo host1 -f']
 
   public async run(): Promise<{version: 1; lab: string; lines: Array<{node: string; line: string}>}> {
     const {args, flags} = await this.parse(Logs)
     let ref
     try {
-      ref = resolveLab(args.lab)
+      ref = resolveLab(flags.lab ? undefined : args.lab, flags.lab)
     } catch (err) {
       if (err instanceof LabNotFoundError) this.error(err.message, {exit: 1})
       throw err
     }
+    const node = flags.lab ? args.node ?? args.lab : args.node
     const all = logNodes(ref.labDir)
-    if (args.node && !all.includes(args.node)) this.error(`lab ${ref.name} has no log for ${args.node} (nodes: ${all.join(', ') || 'none'})`, {exit: 1})
-    const nodes = args.node ? [args.node] : all
+    if (node && !all.includes(node)) this.error(`lab ${ref.name} has no log for ${node} (nodes: ${all.join(', ') || 'none'})`, {exit: 1})
+    const nodes = node ? [node] : all
     if (flags.follow) {
       if (this.jsonEnabled()) this.error('--follow cannot be combined with --json', {exit: 1})
       const abort = new AbortController()
