@@ -88,7 +88,9 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoDoc> {
   }
   let started = false
   let stopped = false
+  let downTried = false // a failed down is reported once, not retried
   const stopLab = () => run('down', async () => {
+    downTried = true
     const r = await down(ref)
     stopped = true
     return {
@@ -121,7 +123,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoDoc> {
     await run('attacks', () => attackStep(outDir, {quick}))
   } finally {
     // also on failure and Ctrl-C: the demo lab never outlives a failed or interrupted demo
-    if (started && !stopped && (!o.keep || o.signal?.aborted)) {
+    if (started && !stopped && !downTried && (!o.keep || o.signal?.aborted)) {
       const kept = steps.findIndex((s) => s.id === 'down')
       if (kept >= 0) steps.splice(kept, 1) // --keep, then Ctrl-C: stopped after all
       await stopLab()
