@@ -33,7 +33,6 @@ export default class Logs extends BaseCommand {
       if (err instanceof LabNotFoundError) this.error(err.message, {exit: 1})
       throw err
     }
-    const node = flags.lab ? args.node ?? args.lab : args.node
     const all = logNodes(ref.labDir)
     if (node && !all.includes(node)) this.error(`lab ${ref.name} has no log for ${node} (nodes: ${all.join(', ') || 'none'})`, {exit: 1})
     const nodes = node ? [node] : all
