@@ -39,6 +39,8 @@ export interface RunResult {
   vms: VmRunResult[]
   /** Ran on an in-process lab (masq run --in-process), not on a running one. */
   inProcess?: boolean
+  /** In process: the fabric's frame counters (how many frames were sent, lost to --loss ...). */
+  fabric?: {sent: number; delivered: number; lost: number}
 }
 
 export class RunError extends Error {
@@ -139,14 +141,15 @@ export async function runInProcessTopology(topology: string, o: RunOptions & {im
   const {runInProcess} = await import('../vm/inprocess.js')
   const runId = `inproc-${crypto.randomBytes(6).toString('hex')}`
   let outcomes: RunOutcome[]
+  let fabric: RunResult['fabric']
   try {
     outcomes = await runInProcess(workload, {vms: members, memoryBytes, params: o.params ?? {}, timeoutMs: o.timeoutMs ?? 60_000,
-      runId, impairments: o.impairments, seed: o.seed})
+      runId, impairments: o.impairments, seed: o.seed, fabricStats: (st) => (fabric = {sent: st.sent, delivered: st.delivered, lost: st.lost})})
   } catch (err) {
     throw new RunError((err as Error).message)
   }
   const sides = outcomes.map((r): VmRunResult => r.ok
     ? {vm: r.vm, ok: true, ms: r.ms, result: r.result}
     : {vm: r.vm, ok: false, ms: r.ms, error: r.error.message, stack: r.error.stack})
-  return document(plan.name, workload, runId, sides, true)
+  return {...document(plan.name, workload, runId, sides, true), fabric}
 }

@@ -124,6 +124,15 @@ describe('masq run --in-process: same document, readable summaries', () => {
     expect(formatRun(r).trimEnd().split('\n').at(-1)).toBe(`${rel.startsWith('..') ? r.workload : rel} on red1 (in process): ok`)
   })
 
+  it('with --loss the fabric drops frames (seeded); the workload still verifies, and the summary says how many', async () => {
+    const r = await runInProcessTopology(TOPO, {workload: 'pingpong', vm: 'blue1', vms: ['blue1', 'blue2'], params: {op: 'read', size: 3000, iters: 30, warmup: 0},
+      impairments: {loss: 0.05}, seed: 5})
+    expect(r.ok, JSON.stringify(r.vms)).toBe(true)
+    expect(r.fabric!.lost).toBeGreaterThan(0)
+    expect(r.fabric!.sent).toBeGreaterThan(r.fabric!.lost)
+    expect(formatRun(r).trimEnd().split('\n').at(-1)).toBe(`pingpong on blue1 <-> blue2 (in process, ${r.fabric!.lost} of ${r.fabric!.sent} frames lost): ok`)
+  })
+
   it('an unknown built-in name is a clear error', async () => {
     await expect(inProcess('no-such', ['red1'])).rejects.toThrow(/unknown workload no-such: built-ins are smoke, /)
   })
