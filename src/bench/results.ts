@@ -21,7 +21,8 @@ export const CONTROL_VERBS = [
 export type ControlVerb = (typeof CONTROL_VERBS)[number]
 
 /** min / median / max of one figure over --runs repeats. */
-export interface Spread { min: number; median: number; max: number; n: number }
+/** A figure over --runs repeats; `runs` keeps each run's value in run order (paired ratios, shape.ts). */
+export interface Spread { min: number; median: number; max: number; n: number; runs?: number[] }
 
 export interface BwResult extends BwRow { op: Op; spread?: Spread }
 export interface LatResult extends LatRow {
@@ -226,7 +227,7 @@ export function aggregateRuns(runs: readonly ModeResults[]): ModeResults {
   if (runs.length === 0) throw new RangeError('aggregateRuns needs at least one run')
   const key = (r: {op: Op; bytes: number}) => `${r.op}/${r.bytes}`
   const pick = <T>(items: T[], figure: (t: T) => number): T & {spread: Spread} => {
-    const sp = spread(items.map(figure))
+    const sp = {...spread(items.map(figure)), ...(items.length > 1 ? {runs: items.map(figure)} : {})}
     const chosen = items.reduce((best, t) => (Math.abs(figure(t) - sp.median) < Math.abs(figure(best) - sp.median) ? t : best))
     return {...chosen, spread: sp}
   }

@@ -14,9 +14,8 @@ export interface ShapeCheck {
 export function paperShape(doc: ResultsDoc, op?: Op): ShapeCheck[] {
   const m = doc.modes
   const useOp = op ?? doc.config.ops[0] ?? 'write'
-  const bw = (mode: keyof typeof m, bytes: number) => m[mode]?.bw.find((r) => r.op === useOp && r.bytes === bytes)?.bwAverage
-  const lat = (mode: keyof typeof m, bytes: number) => m[mode]?.lat.find((r) => r.op === useOp && r.bytes === bytes)?.tTypical
-  const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? null : a / b)
+  const bw = (mode: keyof typeof m, bytes: number) => figure(m[mode]?.bw.find((r) => r.op === useOp && r.bytes === bytes), (r) => r.bwAverage)
+  const lat = (mode: keyof typeof m, bytes: number) => figure(m[mode]?.lat.find((r) => r.op === useOp && r.bytes === bytes), (r) => r.tTypical)
   const within = (v: number | null, lo: number, hi: number) => (v === null ? null : v >= lo && v <= hi)
   const checks: ShapeCheck[] = []
   for (const bytes of [65536, 2]) {
@@ -30,7 +29,7 @@ export function paperShape(doc: ResultsDoc, op?: Op): ShapeCheck[] {
   checks.push({claim: `freeflow / masq latency, ${useOp} 2 B`, value: ff, target: '>= 1.5', pass: ff === null ? null : ff >= 1.5})
   const ffBw = div(bw('freeflow', 512), bw('masq', 512))
   checks.push({claim: `freeflow / masq throughput, ${useOp} 512 B`, value: ffBw, target: '< 0.9 (visibly below)', pass: ffBw === null ? null : ffBw < 0.9})
-  const conn = div(m.masq?.conn?.medianUs, m.sriov?.conn?.medianUs)
+  const conn = div(figure(m.masq?.conn, (c) => c.medianUs), figure(m.sriov?.conn, (c) => c.medianUs))
   checks.push({claim: 'masq / sriov connection setup (median)', value: conn, target: '<= 1.11 (paper: +11%)', pass: conn === null ? null : conn <= 1.11})
   for (const verb of CONTROL_VERBS) {
     const a = m.masq?.verbs?.[verb]?.medianUs
@@ -39,6 +38,26 @@ export function paperShape(doc: ResultsDoc, op?: Op): ShapeCheck[] {
     checks.push({claim: `masq - sriov ${verb} [usec]`, value: a - b, target: 'reported', pass: true})
   }
   return checks
+}
+
+/** A figure and its per-run values (when --runs > 1). */
+interface Fig {value: number; runs?: number[]}
+
+function figure<T extends {spread?: {runs?: number[]}}>(row: T | undefined, get: (r: T) => number): Fig | undefined {
+  return row ? {value: get(row), ...(row.spread?.runs ? {runs: row.spread.runs} : {})} : undefined
+}
+
+/**
+ * a / b. With --runs, the median of the per-run ratios: the two modes of one run were measured minutes apart at
+ * most (back to back per step), so pairing them cancels the drift of a shared machine's load between runs.
+ */
+export function div(a: Fig | undefined, b: Fig | undefined): number | null {
+  if (!a || !b || b.value === 0) return null
+  if (a.runs && b.runs && a.runs.length === b.runs.length && a.runs.length > 1) {
+    const r = a.runs.map((x, i) => x / b.runs![i]!).filter(Number.isFinite).sort((x, y) => x - y)
+    if (r.length) return r.length % 2 ? r[r.length >> 1]! : (r[(r.length >> 1) - 1]! + r[r.length >> 1]!) / 2
+  }
+  return a.value / b.value
 }
 
 function smallestLat(doc: ResultsDoc, op: Op): number {

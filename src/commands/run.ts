@@ -28,12 +28,15 @@ export default class Run extends BaseCommand {
     param: Flags.string({multiple: true, description: 'workload option key=value (numbers are parsed)'}),
     timeout: Flags.integer({default: 60, min: 1, description: 'seconds the workload may run'}),
     'in-process': Flags.boolean({default: false, description: 'run on in-process VMs named by the topology instead of a running lab'}),
+    loss: Flags.string({description: 'with --in-process: probability that the fabric drops a frame (e.g. 0.05)'}),
+    seed: Flags.integer({description: 'with --in-process: seed of the fabric impairments (1)'}),
   }
   static override examples = [
     '<%= config.bin %> run lab.yaml pingpong --vm vm1 --peer vm2 --param op=write --param size=64',
     '<%= config.bin %> run lab.yaml allreduce --vms vm1,vm2,vm3,vm4 --param count=262144',
     '<%= config.bin %> run lab.yaml ./examples/workloads/kv-store.ts --vm vm1 --peer vm2 --json',
     '<%= config.bin %> run --in-process lab.yaml ./my-workload.ts --vm vm1 --peer vm2',
+    '<%= config.bin %> run --in-process lab.yaml bw --vm vm1 --peer vm2 --loss 0.05 --seed 7',
   ]
 
   public async run(): Promise<RunResult> {
@@ -45,12 +48,19 @@ export default class Run extends BaseCommand {
       const v = kv.slice(i + 1)
       params[kv.slice(0, i)] = v !== '' && Number.isFinite(Number(v)) ? Number(v) : v
     }
+    if ((flags.loss !== undefined || flags.seed !== undefined) && !flags['in-process']) {
+      this.error('--loss and --seed impair the in-process fabric: give --in-process (a lab\'s fabric is set in its topology)', {exit: 2})
+    }
+    const loss = flags.loss === undefined ? undefined : Number(flags.loss)
+    if (loss !== undefined && !(loss >= 0 && loss <= 1)) this.error(`--loss ${flags.loss}: expected a probability between 0 and 1`, {exit: 2})
     const vms = flags.vms?.split(',').map((s) => s.trim()).filter(Boolean)
     if (!flags.vm && !vms?.length) this.error('give the VM to run on: --vm (with --peer for two-VM workloads) or --vms', {exit: 2})
     const o = {workload: args.workload, vm: flags.vm ?? vms![0]!, peer: flags.peer, vms, params, timeoutMs: flags.timeout * 1000}
     let result: RunResult
     try {
-      result = flags['in-process'] ? await runInProcessTopology(args.lab, o) : await runWorkload(resolveLab(args.lab), o)
+      result = flags['in-process']
+        ? await runInProcessTopology(args.lab, {...o, impairments: loss ? {loss} : undefined, seed: flags.seed ?? 1})
+        : await runWorkload(resolveLab(args.lab), o)
     } catch (err) {
       if (err instanceof LabNotFoundError || err instanceof RunError || err instanceof WorkloadLoadError) this.error(err.message, {exit: 1})
       if (err instanceof PlanLoadError) this.error(err.message, {exit: 2})

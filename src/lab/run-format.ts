@@ -114,7 +114,8 @@ export function formatRun(r: RunResult): string {
   const rel = path.isAbsolute(r.workload) ? path.relative(process.cwd(), r.workload) : r.workload
   const name = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : r.workload
   const where = r.vms.length === 2 ? `${r.vms[0]!.vm} <-> ${r.vms[1]!.vm}` : r.vms.map((v) => v.vm).join(', ')
-  return `${body}${name} on ${where}${r.inProcess ? ' (in process)' : ''}: ${r.ok ? 'ok' : 'FAILED'}\n`
+  const lossy = r.fabric?.lost ? `, ${r.fabric.lost} of ${r.fabric.sent} frames lost` : ''
+  return `${body}${name} on ${where}${r.inProcess ? ` (in process${lossy})` : ''}: ${r.ok ? 'ok' : 'FAILED'}\n`
 }
 
 /** What goes to stderr for each side that failed (the stack too when it ran in process, for debugging). */

@@ -3,6 +3,7 @@
 // it on an in-process lab built from a topology's VM names (--in-process), with the same result document.
 import crypto from 'node:crypto'
 import path from 'node:path'
+import {modeHasVpc} from '../topology/defaults.js'
 import type {ResolvedPlan} from '../topology/types.js'
 import type {RunOutcome} from '../vm/loader.js'
 import {MULTI, PAIRED} from '../workloads/index.js'
@@ -39,6 +40,8 @@ export interface RunResult {
   vms: VmRunResult[]
   /** Ran on an in-process lab (masq run --in-process), not on a running one. */
   inProcess?: boolean
+  /** In process: the fabric's frame counters (how many frames were sent, lost to --loss ...). */
+  fabric?: {sent: number; delivered: number; lost: number}
 }
 
 export class RunError extends Error {
@@ -68,6 +71,21 @@ export function runMembers(plan: ResolvedPlan, labName: string, workload: string
   return members
 }
 
+/** Built-ins that connect their VMs with rdma_cm, by vIP (smoke and bench-write connect out of band). */
+const RDMA_CM_BUILTINS = new Set(['pingpong', 'bw', 'connrate', 'ud', 'allreduce'])
+
+/**
+ * An rdma_cm built-in connects its VMs by vIP: in a mode with VPCs they must share one, else rdma_cm fails with
+ * ADDR_ERROR on one side while the others wait out their rendezvous. (A module may try on purpose: not checked.)
+ */
+export function sameVpc(plan: ResolvedPlan, members: string[], workload: string): void {
+  const vms = members.map((m) => plan.vms.find((v) => v.name === m)!)
+  const vpc = vms.filter((v) => modeHasVpc(v.mode))
+  if (vpc.length && new Set(vpc.map((v) => v.tenant)).size > 1) {
+    throw new RunError(`${workload} connects its VMs to each other, but they are in different tenants (${vms.map((v) => `${v.name}: ${v.tenant}`).join(', ')}): VPCs do not reach each other`)
+  }
+}
+
 /** client/server for a pair, 'single' alone or in a group (WorkloadContext.role). */
 function roleOf(rank: number, n: number): 'client' | 'server' | 'single' {
   return n === 2 ? (rank === 0 ? 'client' : 'server') : 'single'
@@ -87,6 +105,7 @@ export async function runWorkload(ref: {name: string; labDir: string}, o: RunOpt
   if (!state || !plan) throw new RunError(`lab ${ref.name} is not running (no state in ${ref.labDir})`)
   const workload = workloadRef(o.workload)
   const members = runMembers(plan, ref.name, workload, o)
+  if (RDMA_CM_BUILTINS.has(workload)) sameVpc(plan, members, workload)
   const hostOf = (name: string) => {
     const vm = plan.vms.find((v) => v.name === name)!
     const proc = state.processes.find((p) => p.role === 'host' && p.node === vm.host)
@@ -124,14 +143,15 @@ export async function runInProcessTopology(topology: string, o: RunOptions & {im
   const {runInProcess} = await import('../vm/inprocess.js')
   const runId = `inproc-${crypto.randomBytes(6).toString('hex')}`
   let outcomes: RunOutcome[]
+  let fabric: RunResult['fabric']
   try {
     outcomes = await runInProcess(workload, {vms: members, memoryBytes, params: o.params ?? {}, timeoutMs: o.timeoutMs ?? 60_000,
-      runId, impairments: o.impairments, seed: o.seed})
+      runId, impairments: o.impairments, seed: o.seed, fabricStats: (st) => (fabric = {sent: st.sent, delivered: st.delivered, lost: st.lost})})
   } catch (err) {
     throw new RunError((err as Error).message)
   }
   const sides = outcomes.map((r): VmRunResult => r.ok
     ? {vm: r.vm, ok: true, ms: r.ms, result: r.result}
     : {vm: r.vm, ok: false, ms: r.ms, error: r.error.message, stack: r.error.stack})
-  return document(plan.name, workload, runId, sides, true)
+  return {...document(plan.name, workload, runId, sides, true), fabric}
 }

@@ -130,7 +130,9 @@ export function createInProcessLab(o: InProcessOptions = {}): InProcessLab {
  * What `masq run --in-process` would do: a built-in by name or a module by path, on `vms` fresh in-process VMs
  * (2 by default), with optional frame loss. Returns one outcome per VM (rank order).
  */
-export async function runInProcess(workload: string, o: InProcessOptions & {params?: Record<string, unknown>; timeoutMs?: number} = {}): Promise<RunOutcome[]> {
+export async function runInProcess(workload: string, o: InProcessOptions & {params?: Record<string, unknown>; timeoutMs?: number;
+  /** Called with the fabric's counters once the run is over (frames sent, lost ...). */
+  fabricStats?: (stats: LoopbackFabric['stats']) => void} = {}): Promise<RunOutcome[]> {
   const {BUILTIN} = await import('../workloads/index.js')
   if (!Object.hasOwn(BUILTIN, workload) && !/[/\\]|\.[cm]?[jt]s$/.test(workload)) {
     throw new WorkloadLoadError(`unknown workload ${workload}: built-ins are ${Object.keys(BUILTIN).join(', ')}, or give a path to a .js/.mjs/.ts module`)
@@ -143,5 +145,6 @@ export async function runInProcess(workload: string, o: InProcessOptions & {para
     return await lab.run(loaded, o.params ?? {}, o.timeoutMs)
   } finally {
     lab.stop()
+    o.fabricStats?.({...lab.fabric.stats})
   }
 }

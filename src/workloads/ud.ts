@@ -49,9 +49,9 @@ export default async function ud(vm: WorkloadVm, options: Record<string, unknown
     let echoed = 0
     let stop = false
     void vm.waitFor(runKey(vm, 'ud-done'), 600_000).then(() => (stop = true), () => (stop = true))
-    // A SIDR_REP can be lost too: the client's SIDR_REQ retry then arrives after the CM forgot the answered
-    // request, as a new CONNECT_REQUEST (cm.c drops the remote SIDR entry once it sends the REP). Answer it the
-    // way udaddy does, with the same UD QP (rdma_accept's qp_num).
+    // A SIDR_REP can be lost too: the client's SIDR_REQ retry may then come after the CM forgot the answered
+    // request (cm.c drops the remote SIDR entry once it sends the REP; our engine keeps the answer only for its
+    // short timewait) and arrive as a new CONNECT_REQUEST. Answer it as udaddy does: the same UD QP (qp_num).
     const others: Array<{destroy(): void}> = []
     void (async () => {
       while (!stop) {

@@ -83,10 +83,10 @@ describe('--runs aggregation', () => {
     }))
     const agg = aggregateRuns(runs)
     expect(agg.bw[0]!.bwAverage).toBe(2000)
-    expect(agg.bw[0]!.spread).toEqual({min: 1000, median: 2000, max: 3000, n: 3})
+    expect(agg.bw[0]!.spread).toEqual({min: 1000, median: 2000, max: 3000, n: 3, runs: [1000, 3000, 2000]}) // runs in run order
     expect(agg.lat[0]!.tTypical).toBe(11)
     expect(agg.conn!.medianUs).toBe(110)
-    expect(agg.verbs!.reg_mr!.spread).toEqual({min: 3, median: 4, max: 5, n: 3})
+    expect(agg.verbs!.reg_mr!.spread).toEqual({min: 3, median: 4, max: 5, n: 3, runs: [5, 4, 3]})
     expect(() => aggregateRuns([])).toThrow(RangeError)
   })
 })

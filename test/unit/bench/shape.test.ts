@@ -1,6 +1,16 @@
 import {describe, expect, it} from 'vitest'
-import {formatShape, paperShape} from '../../../src/bench/shape.js'
+import {div, formatShape, paperShape} from '../../../src/bench/shape.js'
 import {syntheticDoc} from './fixtures/synthetic.js'
+
+describe('div: paired ratios over --runs', () => {
+  it('takes the median of the per-run ratios when both figures carry their runs, else the ratio of the figures', () => {
+    // run 2 was slow for both modes (a load burst): per-run ratios are 1.0, 1.0, 1.1, median 1.0
+    expect(div({value: 100, runs: [100, 10, 110]}, {value: 100, runs: [100, 10, 100]})).toBeCloseTo(1.0, 12)
+    expect(div({value: 100, runs: [100, 10, 110]}, {value: 50})).toBe(2)
+    expect(div({value: 1}, {value: 0})).toBeNull()
+    expect(div(undefined, {value: 1})).toBeNull()
+  })
+})
 
 describe('paperShape', () => {
   const doc = syntheticDoc()

@@ -6,7 +6,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, describe, expect, it} from 'vitest'
 import {formatFailures, formatRun} from '../../../src/lab/run-format.js'
-import {RunError, runInProcessTopology, runMembers, type RunResult} from '../../../src/lab/run.js'
+import {RunError, runInProcessTopology, runMembers, type RunResult, sameVpc} from '../../../src/lab/run.js'
 import {loadPlan} from '../../../src/lab/plan-source.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
@@ -35,6 +35,11 @@ describe('runMembers', async () => {
     bad('allreduce', {vms: ['blue1', 'nope']}, /no VM nope \(VMs: blue1, blue2, red1, red2\)/)
     bad('allreduce', {vm: 'blue2', vms: ['blue1', 'blue2']}, /--vm blue2 must be the first of --vms/)
     expect(() => m('smoke', {vm: 'x'})).toThrow(RunError)
+  })
+
+  it('a built-in on VMs of two tenants (masq mode: two VPCs) is refused before it starts', () => {
+    expect(() => sameVpc(plan, ['blue1', 'red2'], 'pingpong')).toThrow(/pingpong connects its VMs to each other, but they are in different tenants \(blue1: blue, red2: red\)/)
+    expect(() => sameVpc(plan, ['blue1', 'blue2'], 'pingpong')).not.toThrow()
   })
 })
 
@@ -117,6 +122,15 @@ describe('masq run --in-process: same document, readable summaries', () => {
     expect(r.workload).toBe(path.join(ROOT, 'test/unit/vm/fixtures/plain.mjs'))
     const rel = path.relative(process.cwd(), r.workload)
     expect(formatRun(r).trimEnd().split('\n').at(-1)).toBe(`${rel.startsWith('..') ? r.workload : rel} on red1 (in process): ok`)
+  })
+
+  it('with --loss the fabric drops frames (seeded); the workload still verifies, and the summary says how many', async () => {
+    const r = await runInProcessTopology(TOPO, {workload: 'pingpong', vm: 'blue1', vms: ['blue1', 'blue2'], params: {op: 'read', size: 3000, iters: 30, warmup: 0},
+      impairments: {loss: 0.05}, seed: 5})
+    expect(r.ok, JSON.stringify(r.vms)).toBe(true)
+    expect(r.fabric!.lost).toBeGreaterThan(0)
+    expect(r.fabric!.sent).toBeGreaterThan(r.fabric!.lost)
+    expect(formatRun(r).trimEnd().split('\n').at(-1)).toBe(`pingpong on blue1 <-> blue2 (in process, ${r.fabric!.lost} of ${r.fabric!.sent} frames lost): ok`)
   })
 
   it('an unknown built-in name is a clear error', async () => {
