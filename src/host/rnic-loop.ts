@@ -2,6 +2,7 @@
 // passes) for a short spin window, then sleeps on Atomics.waitAsync on the doorbell word plus a timer for the
 // engine's next deadline. Wire frames and control commands wake it through kick(). Waking a sleeping thread costs
 // ≈ 10 µs here (reference/measured-here.md); the spin window trades one core's idle time for that.
+import {readFileSync} from 'node:fs'
 import {performance} from 'node:perf_hooks'
 import type {Rnic} from '../rnic/rnic.js'
 
@@ -14,6 +15,23 @@ const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomic
 export const SPIN_US = 20 // bench:wire sweeps (0/10/20/50/200 us, CPU per MiB and per round trip): best on 2 loaded cores
 const IDLE_TIMER_MS = 1000 // a ref'd timer while asleep: a pending waitAsync alone does not keep a thread alive
 
+/** CPU time of the calling thread in ms (Linux /proc; NaN elsewhere): what the RNIC thread itself costs. */
+export function threadCpuMs(): number {
+  try {
+    const st = readFileSync('/proc/thread-self/stat', 'utf8')
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) * 10 // utime + stime in USER_HZ ticks
+  } catch {
+    return Number.NaN
+  }
+}
+
+export interface LoopPort {
+  beginBatch(): void
+  endBatch(): void
+  releaseHeld(force: boolean): number
+}
+
 export class RnicLoop {
   spinMs: number
   passes = 0
@@ -24,8 +42,12 @@ export class RnicLoop {
   private timer: NodeJS.Timeout | undefined
   private stopped = false
 
-  /** around each pass: the port's beginBatch/endBatch, so that a pass's frames leave in one write per peer */
-  constructor(private readonly rnic: Rnic, spinUs = SPIN_US, private readonly batch?: {beginBatch(): void; endBatch(): void}) {
+  /**
+   * `port`: beginBatch/endBatch around each pass, so that a pass's frames leave in one write per peer;
+   * releaseHeld after each pass and before sleeping (WireLink.ackHoldUs): the loop keeps polling while ACKs are
+   * held, since that is when the local guest is about to answer.
+   */
+  constructor(private readonly rnic: Rnic, spinUs = SPIN_US, private readonly port?: LoopPort) {
     this.spinMs = spinUs / 1000
   }
 
@@ -52,7 +74,7 @@ export class RnicLoop {
     if (this.stopped) return
     this.passes++
     let work = 0
-    this.batch?.beginBatch()
+    this.port?.beginBatch()
     try {
       for (let i = 0; i < 8; i++) {
         const w = this.rnic.poll(64)
@@ -60,11 +82,12 @@ export class RnicLoop {
         if (w === 0) break
       }
     } finally {
-      this.batch?.endBatch()
+      this.port?.endBatch()
     }
     const now = performance.now()
     if (work > 0) this.lastWork = now
-    if (now - this.lastWork < this.spinMs) {
+    const held = this.port ? this.port.releaseHeld(false) : 0
+    if (held > 0 || now - this.lastWork < this.spinMs) {
       this.scheduled = true
       setImmediate(this.run)
       return
@@ -73,6 +96,7 @@ export class RnicLoop {
   }
 
   private sleep(): void {
+    this.port?.releaseHeld(true)
     this.sleeps++
     const db = this.rnic.doorbell
     if (!this.waiting) {

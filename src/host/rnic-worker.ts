@@ -10,12 +10,13 @@ import {PcapWriter} from '../wire/pcap.js'
 import {serve} from './channel.js'
 import {LinkTester} from './link-test.js'
 import type {RnicWorkerData} from './messages.js'
-import {RnicLoop} from './rnic-loop.js'
+import {RnicLoop, threadCpuMs} from './rnic-loop.js'
 
 const d = workerData as RnicWorkerData
 const parent = parentPort!
 const link = new WireLink({index: d.index, sockets: d.wireSockets, routes: d.routes, counters: new Float64Array(d.counters)})
 if (process.env.MASQ_WIRE_FLUSH_BYTES) link.flushBytes = Number(process.env.MASQ_WIRE_FLUSH_BYTES)
+if (process.env.MASQ_ACK_HOLD_US) link.ackHoldUs = Number(process.env.MASQ_ACK_HOLD_US) // A/B switch for bench:wire
 const tester = new LinkTester(link, d.index, d.stations)
 const capture = d.capture ? new PcapWriter(d.capture) : undefined
 const asyncEvents: Record<string, number> = {}
@@ -34,6 +35,7 @@ const rnic = new Rnic({
   },
 })
 const loop = new RnicLoop(rnic, d.spinUs, link)
+link.onHold = () => loop.kick()
 
 // The engine copies payloads into VM memory (a SharedArrayBuffer) word-wise only when the payload is 4-byte aligned
 // relative to its destination, i.e. when the frame starts at 2 mod 4 (14 + 20 + 8 + 12 = 54 bytes of headers);
@@ -102,7 +104,7 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
         port: c.port,
         drops: c.drops,
         asyncEvents,
-        loop: {passes: loop.passes, sleeps: loop.sleeps, spinUs: loop.spinMs * 1000},
+        loop: {passes: loop.passes, sleeps: loop.sleeps, spinUs: loop.spinMs * 1000, cpuMs: threadCpuMs()},
         capture: capture ? {path: capture.path, records: capture.records} : undefined,
         lastFault: rnic.lastFault,
       }
@@ -114,9 +116,10 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
     }
     case 'qpCounters':
       return rnic.counters().qps
-    case 'setSpin':
-      loop.spinMs = Number(m.spinUs) / 1000
-      return {spinUs: loop.spinMs * 1000}
+    case 'setSpin': // bench:wire sweeps
+      if (m.spinUs !== undefined) loop.spinMs = Number(m.spinUs) / 1000
+      if (m.ackHoldUs !== undefined) link.ackHoldUs = Number(m.ackHoldUs)
+      return {spinUs: loop.spinMs * 1000, ackHoldUs: link.ackHoldUs}
     case 'shutdown':
       loop.stop()
       capture?.close()

@@ -25,6 +25,14 @@ export const FLUSH_BYTES = 256 * 1024
 const BUF_BYTES = FLUSH_BYTES + 80 * 1024 // one max frame past the flush mark still fits
 const MAX_BACKLOG = 8 * 1024 * 1024 // bytes queued in the socket before transmit drops (a full NIC queue)
 export const WIRE_MAX_FRAME = 64 * 1024
+export const ACK_HOLD_US = 30 // bench:wire: the guest's reply to a WRITE is posted ~5-15 us after its data lands
+
+// A plain RoCEv2 RC ACKNOWLEDGE (BTH opcode 0x11, AETH syndrome ACK): Ethernet 14 + IPv4 20 (no options, as the
+// engine encodes) + UDP 8, then BTH at 42 and AETH at 54.
+function isPlainAck(f: Uint8Array, off: number, len: number): boolean {
+  return len >= 58 && f[off + 23] === 17 && f[off + 36] === 0x12 && f[off + 37] === 0xb7 && f[off + 42] === 0x11 &&
+    (f[off + 54]! & 0xe0) === 0
+}
 const NO_BATCH = process.env.MASQ_WIRE_BATCH === '0' // A/B switch for bench:wire: flush on setImmediate only
 
 export function ipv4ToU32(ip: string): number {
@@ -44,6 +52,8 @@ class Peer {
   buf: Buffer = Buffer.allocUnsafe(BUF_BYTES)
   fill = 0
   scheduled = false
+  held = false // staged bytes are only held ACKs (ackHoldUs)
+  heldAt = 0
   readonly pool: Buffer[] = []
   waiters: Array<() => void> = []
 }
@@ -52,6 +62,16 @@ export class WireLink implements Port {
   onFrame: FrameHandler = () => {}
   /** Coalesced bytes per peer that trigger an immediate write (else the write waits for setImmediate). */
   flushBytes = FLUSH_BYTES
+  /**
+   * How long a plain ACK may wait in the staging buffer for another frame to the same peer (0: never). The
+   * responder's ACK for a WRITE then leaves in one socket write with the reply the guest posts a few µs later:
+   * one write and one wake-up of the peer instead of two. Frames, their order and the protocol are unchanged
+   * (rxe still ACKs every AckReq packet); only the moment of the socket write moves, as with a NIC's TX batching.
+   * The owner's loop calls releaseHeld() after each pass and before it sleeps, and keeps polling while holding.
+   */
+  ackHoldUs = ACK_HOLD_US
+  /** Called when a frame starts being held: the owner must run releaseHeld() soon. */
+  onHold: () => void = () => {}
   readonly counters: Float64Array
   private readonly routes = new Map<number, number>()
   private readonly peers: Peer[]
@@ -60,6 +80,7 @@ export class WireLink implements Port {
   private readonly inbound = new Set<net.Socket>()
   private batchDepth = 0
   private dirty: number[] = [] // peers with staged bytes and no write scheduled yet
+  private held: number[] = [] // peers whose staged bytes are held ACKs only
 
   constructor(private readonly opts: WireLinkOptions) {
     this.counters = opts.counters ?? new Float64Array(WIRE_COUNTERS.length)
@@ -163,7 +184,16 @@ export class WireLink implements Port {
     this.count('txFrames')
     this.count('txBytes', len)
     if (p.fill >= this.flushBytes) this.flush(host)
-    else if (!p.scheduled) {
+    else if (p.scheduled) {
+      // rides with the write already scheduled for this peer
+    } else if (this.ackHoldUs > 0 && isPlainAck(frame, off, len)) {
+      if (!p.held) {
+        p.held = true
+        p.heldAt = performance.now()
+        this.held.push(host)
+        this.onHold()
+      }
+    } else {
       p.scheduled = true
       // inside a batch the frames of this round go out in one write at endBatch, without an event-loop turn
       if (this.batchDepth > 0) this.dirty.push(host)
@@ -185,6 +215,22 @@ export class WireLink implements Port {
     d.length = 0
   }
 
+  /** Write the held ACKs that waited ackHoldUs (all of them when force); returns how many peers still hold. */
+  releaseHeld(force: boolean): number {
+    const h = this.held
+    if (h.length === 0) return 0
+    const limit = performance.now() - this.ackHoldUs / 1000
+    let keep = 0
+    for (let i = 0; i < h.length; i++) {
+      const p = this.peers[h[i]!]!
+      if (!p.held) continue // flushed with another frame meanwhile
+      if (force || p.heldAt <= limit) this.flush(h[i]!)
+      else h[keep++] = h[i]!
+    }
+    h.length = keep
+    return keep
+  }
+
   private flushScheduled(host: number): void {
     this.peers[host]!.scheduled = false
     this.flush(host)
@@ -192,7 +238,8 @@ export class WireLink implements Port {
 
   private flush(host: number): void {
     const p = this.peers[host]
-    if (!p.socket || p.fill === 0) return
+    p.held = false
+    if (!p.socket || p.fill === 0) return // staged until the link is up (attach flushes)
     const b = p.buf
     this.count('txWrites')
     // The socket holds b until the write completes; stage into another buffer meanwhile and recycle b after.

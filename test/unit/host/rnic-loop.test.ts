@@ -40,4 +40,31 @@ describe('RnicLoop', () => {
       loop.stop()
     }
   })
+
+  it('keeps polling while its port holds ACKs, releases them when old enough, and forces them out before sleeping', async () => {
+    const rnic = new Rnic({name: 'rxe0', gids: ['192.168.0.1']})
+    let holding = 3 // released on the third pass after the hold starts
+    const calls: boolean[] = []
+    const port = {
+      beginBatch() {},
+      endBatch() {},
+      releaseHeld(force: boolean) {
+        calls.push(force)
+        if (force) holding = 0
+        else if (holding > 0) holding--
+        return holding
+      },
+    }
+    const loop = new RnicLoop(rnic, 0, port)
+    loop.start()
+    try {
+      await eventually(() => loop.sleeps > 0)
+      // spin 0: it slept only once nothing was held, and released once more by force on the way
+      expect(calls.slice(0, 3)).toEqual([false, false, false])
+      expect(calls.at(-1)).toBe(true)
+      expect(loop.passes).toBeGreaterThanOrEqual(3)
+    } finally {
+      loop.stop()
+    }
+  })
 })

@@ -113,6 +113,47 @@ describe('WireLink', () => {
     expect(counter(links[0], 'txWrites')).toBe(w0 + 3)
   })
 
+  it('holds a plain ACK for a frame to ride with, and writes it after ackHoldUs or when released', async () => {
+    await links[0].waitConnected(1, 5000)
+    const ack = (syndrome: number) => {
+      const f = frameTo(1, 0, 66)
+      f[42] = 0x11 // BTH opcode RC ACKNOWLEDGE
+      f[54] = syndrome // AETH syndrome: 0x00 ACK, 0x60 NAK
+      return f
+    }
+    let holds = 0
+    links[0].onHold = () => holds++
+    links[0].ackHoldUs = 60_000_000 // a minute: only a release or a companion frame writes it here
+    const w0 = counter(links[0], 'txWrites')
+    links[0].transmit(ack(0), 0, 66)
+    expect(holds).toBe(1)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(counter(links[0], 'txWrites')).toBe(w0) // held, not written on setImmediate
+    expect(links[0].releaseHeld(false)).toBe(1) // not old enough
+    // a data frame to the same peer takes the ACK along: one write, in order
+    links[0].transmit(frameTo(1, 5), 0, 100)
+    await until(() => got[1].length === 2)
+    expect(got[1].map((f) => f.len)).toEqual([66, 100])
+    expect(counter(links[0], 'txWrites')).toBe(w0 + 1)
+    expect(links[0].releaseHeld(false)).toBe(0)
+    // released by force (the loop goes to sleep), or once older than ackHoldUs
+    links[0].transmit(ack(0), 0, 66)
+    expect(links[0].releaseHeld(true)).toBe(0)
+    links[0].ackHoldUs = 1
+    links[0].transmit(ack(0), 0, 66)
+    await new Promise((r) => setTimeout(r, 2))
+    expect(links[0].releaseHeld(false)).toBe(0)
+    await until(() => got[1].length === 4)
+    expect(counter(links[0], 'txWrites')).toBe(w0 + 3)
+    // a NAK is never held; neither is anything with ackHoldUs 0
+    links[0].ackHoldUs = 60_000_000
+    links[0].transmit(ack(0x60), 0, 66)
+    links[0].ackHoldUs = 0
+    links[0].transmit(ack(0), 0, 66)
+    expect(holds).toBe(3)
+    await until(() => got[1].length === 6)
+  })
+
   it('answers in both directions on one connection and delivers to itself by loopback', async () => {
     await links[2].waitConnected(0, 5000)
     const back = Buffer.alloc(100)
