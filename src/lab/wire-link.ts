@@ -1,12 +1,13 @@
-// The host-to-host wire, used inside a host's RNIC worker: a full mesh of Unix stream sockets (lower host
-// index connects to higher) carrying u32 length-prefixed Ethernet frames. It is the RNIC engine's Port:
-// transmit(frame, off, len) routes by destination IPv4 (bytes 30..33 of the Ethernet frame) and coalesces
-// frames into a reused send buffer per peer, written once it passes ~256 KiB, at the end of a batch (the
-// owner's engine pass: beginBatch/endBatch), else on setImmediate; received frames are
-// parsed in place and handed to onFrame(buf, off, len) — the buffer is only valid during the call.
+// The host-to-host wire, used inside a host's RNIC worker: a full mesh of Unix stream sockets (each host dials
+// every other one and reads what that peer sends on the socket it dialed) carrying Ethernet frames as records
+// (u32 length, frame, zero padding to 4 bytes). It is the RNIC engine's Port: transmit(frame, off, len) routes by
+// destination IPv4 (bytes 30..33 of the Ethernet frame) and coalesces frames into a reused send buffer per
+// peer, written once it passes flushBytes, at the end of a batch (the owner's engine pass: beginBatch/endBatch),
+// else on setImmediate; reads land in one reused buffer per peer and frames are handed out in place, at 2 mod 4,
+// to onFrame(buf, off, len) — the buffer is only valid during the call.
 import fs from 'node:fs'
 import net from 'node:net'
-import {FrameParser, type FrameHandler} from './framing.js'
+import {FrameParser, InPlaceReader, padRecord, type FrameHandler} from './framing.js'
 
 export interface Port {
   transmit(frame: Uint8Array, off: number, len: number): boolean
@@ -23,6 +24,7 @@ export const wireCounterIndex = Object.fromEntries(WIRE_COUNTERS.map((n, i) => [
 const HELLO_MAGIC = 0x4d51574c // "MQWL"
 export const FLUSH_BYTES = 256 * 1024
 const BUF_BYTES = FLUSH_BYTES + 80 * 1024 // one max frame past the flush mark still fits
+const RX_BYTES = 512 * 1024 // per peer: a read may take what a 256 KiB write left plus the next one
 const MAX_BACKLOG = 8 * 1024 * 1024 // bytes queued in the socket before transmit drops (a full NIC queue)
 export const WIRE_MAX_FRAME = 64 * 1024
 export const ACK_HOLD_US = 30 // bench:wire: the guest's reply to a WRITE is posted ~5-15 us after its data lands
@@ -48,7 +50,8 @@ export interface WireLinkOptions {
 }
 
 class Peer {
-  socket: net.Socket | undefined
+  socket: net.Socket | undefined // we write to the peer on the socket it dialed
+  rx: net.Socket | undefined // and read from it on the one we dialed
   buf: Buffer = Buffer.allocUnsafe(BUF_BYTES)
   fill = 0
   scheduled = false
@@ -103,18 +106,19 @@ export class WireLink implements Port {
       server.once('error', reject)
       server.listen(path, () => resolve())
     })
-    for (let j = this.opts.index + 1; j < this.peers.length; j++) this.dial(j, 5)
+    for (let j = 0; j < this.peers.length; j++) if (j !== this.opts.index) this.dial(j, 5)
   }
 
   isConnected(peer: number): boolean {
-    return this.peers[peer]?.socket !== undefined
+    const p = this.peers[peer]
+    return p?.socket !== undefined && p.rx !== undefined
   }
 
   /** Resolves when the link to `peer` is up (or rejects after timeoutMs). */
   waitConnected(peer: number, timeoutMs: number): Promise<void> {
     const p = this.peers[peer]
     if (!p) return Promise.reject(new Error(`no host ${peer}`))
-    if (p.socket) return Promise.resolve()
+    if (this.isConnected(peer)) return Promise.resolve()
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`wire link to host ${peer} not up after ${timeoutMs} ms`)), timeoutMs)
       p.waiters.push(() => {
@@ -172,15 +176,18 @@ export class WireLink implements Port {
       this.count('txDropped')
       return false
     }
-    if (p.fill + 4 + len > p.buf.length) this.flush(host)
-    if (p.fill + 4 + len > p.buf.length) {
+    const rec = padRecord(len)
+    if (p.fill + rec > p.buf.length) this.flush(host)
+    if (p.fill + rec > p.buf.length) {
       // not connected yet and the staging buffer is full
       this.count('txDropped')
       return false
     }
-    p.buf.writeUInt32BE(len, p.fill)
-    p.buf.set(frame.subarray(off, off + len), p.fill + 4)
-    p.fill += 4 + len
+    const b = p.buf
+    b.writeUInt32BE(len, p.fill)
+    b.set(frame.subarray(off, off + len), p.fill + 4)
+    for (let i = p.fill + 4 + len; i < p.fill + rec; i++) b[i] = 0
+    p.fill += rec
     this.count('txFrames')
     this.count('txBytes', len)
     if (p.fill >= this.flushBytes) this.flush(host)
@@ -250,21 +257,44 @@ export class WireLink implements Port {
     p.fill = 0
   }
 
+  // Our side of each pair is two sockets: the one we dial carries what the peer sends us (read in place through
+  // `onread`, which only a dialed socket offers), the one the peer dials carries what we send it.
   private dial(j: number, delay: number): void {
     if (this.closed) return
-    const s = net.createConnection(this.opts.sockets[j])
+    const p = this.peers[j]!
+    const reader = new InPlaceReader(RX_BYTES, (buf, off, len) => this.receive(buf, off, len), WIRE_MAX_FRAME,
+      () => this.count('rxOversize'))
+    const s = net.createConnection({
+      path: this.opts.sockets[j]!,
+      onread: {
+        buffer: () => reader.next(),
+        callback: (n: number) => {
+          this.count('rxReads')
+          reader.push(n)
+          return true
+        },
+      },
+    })
     s.once('error', () => {
       s.destroy()
       setTimeout(() => this.dial(j, Math.min(delay * 2, 200)), delay).unref()
     })
     s.once('connect', () => {
       s.removeAllListeners('error')
+      s.on('error', () => {})
       const hello = Buffer.alloc(12)
       hello.writeUInt32BE(8, 0)
       hello.writeUInt32BE(HELLO_MAGIC, 4)
       hello.writeUInt32BE(this.opts.index, 8)
       s.write(hello)
-      this.attach(j, s)
+      p.rx?.destroy()
+      p.rx = s
+      s.on('close', () => {
+        if (p.rx !== s) return
+        p.rx = undefined
+        this.dial(j, 5) // the peer restarted (or the link flapped): dial again
+      })
+      this.linkUp(j)
     })
   }
 
@@ -275,15 +305,15 @@ export class WireLink implements Port {
     let peer = -1
     const parser = new FrameParser(
       (buf, off, len) => {
-        if (peer >= 0) return this.receive(buf, off, len)
+        if (peer >= 0) return // the peer sends us nothing on this socket after its hello
         const j = len === 8 && buf.readUInt32BE(off) === HELLO_MAGIC ? buf.readUInt32BE(off + 4) : -1
-        if (j < 0 || j >= this.opts.index) {
+        if (j < 0 || j >= this.peers.length || j === this.opts.index) {
           this.count('rxBadHello')
           s.destroy()
           return
         }
         peer = j
-        this.attach(j, s, parser)
+        this.attachTx(j, s)
       },
       WIRE_MAX_FRAME,
       () => this.count('rxOversize'),
@@ -293,29 +323,25 @@ export class WireLink implements Port {
     })
   }
 
-  private attach(j: number, s: net.Socket, parser?: FrameParser): void {
-    const p = this.peers[j]
+  private attachTx(j: number, s: net.Socket): void {
+    const p = this.peers[j]!
     p.socket?.destroy()
     p.socket = s
     s.setNoDelay?.(true)
-    this.count('connects')
-    const rx = parser ?? new FrameParser((buf, off, len) => this.receive(buf, off, len), WIRE_MAX_FRAME, () => this.count('rxOversize'))
-    s.removeAllListeners('data')
-    // not a batch per read: the ACKs of all reads of one poll phase leave together on setImmediate (check phase)
-    s.on('data', (c: Buffer) => {
-      this.count('rxReads')
-      rx.push(c)
-    })
-    s.on('error', () => {})
     s.on('close', () => {
-      if (p.socket !== s) return // replaced by a newer connection
-      p.socket = undefined
-      if (!this.closed && j > this.opts.index) this.dial(j, 5)
+      if (p.socket === s) p.socket = undefined // the peer dials again
     })
+    this.linkUp(j)
+    this.flush(j)
+  }
+
+  private linkUp(j: number): void {
+    const p = this.peers[j]!
+    if (!p.socket || !p.rx) return
+    this.count('connects')
     const waiters = p.waiters
     p.waiters = []
     for (const w of waiters) w()
-    this.flush(j)
   }
 
   private receive(buf: Buffer, off: number, len: number): void {
@@ -326,7 +352,10 @@ export class WireLink implements Port {
 
   async close(): Promise<void> {
     this.closed = true
-    for (const p of this.peers) p.socket?.destroy()
+    for (const p of this.peers) {
+      p.socket?.destroy()
+      p.rx?.destroy()
+    }
     for (const s of this.inbound) s.destroy()
     const server = this.server
     if (server) await new Promise<void>((r) => server.close(() => r()))
