@@ -2,6 +2,10 @@
 // passes) for a short spin window, then sleeps on Atomics.waitAsync on the doorbell word plus a timer for the
 // engine's next deadline. Wire frames and control commands wake it through kick(). Waking a sleeping thread costs
 // ≈ 10 µs here (reference/measured-here.md); the spin window trades one core's idle time for that.
+// Adaptive, like NAPI's switch between interrupts and polling: while bulk traffic flows (MTU-sized frames
+// arriving, or a pass that sent many packets) the window stretches to bulkSpinUs, so that neither end of a
+// stream sleeps between bursts. A sleeping reader is woken by the writer's sendmsg, and a Unix socket wakes it
+// "sync", which pulls it onto the writer's core: on two cores the two RNIC threads then take turns on one.
 import {readFileSync} from 'node:fs'
 import {performance} from 'node:perf_hooks'
 import type {Rnic} from '../rnic/rnic.js'
@@ -12,7 +16,9 @@ interface AtomicsWaitAsync {
 }
 const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomics)
 
-export const SPIN_US = 20 // bench:wire sweeps (0/10/20/50/200 us, CPU per MiB and per round trip): best on 2 loaded cores
+export const SPIN_US = 0 // bench:wire (loaded 2 cores): with the ACK hold and the bulk window, a fixed spin after every pass only burns the core the peer side needs
+export const BULK_SPIN_US = 200 // > the gap between a stream's bursts (64 KiB of encode on the other side)
+const BULK_WORK = 8 // packets sent in one pass that make it a bulk pass
 const IDLE_TIMER_MS = 1000 // a ref'd timer while asleep: a pending waitAsync alone does not keep a thread alive
 
 /** CPU time of the calling thread in ms (Linux /proc; NaN elsewhere): what the RNIC thread itself costs. */
@@ -36,7 +42,10 @@ export class RnicLoop {
   spinMs: number
   passes = 0
   sleeps = 0
+  bulkSpinMs = BULK_SPIN_US / 1000
   private lastWork = 0
+  private bulkUntil = 0
+  private bulkSeen = false
   private scheduled = false
   private waiting = false
   private timer: NodeJS.Timeout | undefined
@@ -59,6 +68,11 @@ export class RnicLoop {
   stop(): void {
     this.stopped = true
     clearTimeout(this.timer)
+  }
+
+  /** Bulk traffic was seen (an MTU-sized frame arrived): poll for bulkSpinUs after it. */
+  bulk(): void {
+    this.bulkSeen = true
   }
 
   /** Something happened (frame, command, doorbell): run a pass soon. */
@@ -86,8 +100,12 @@ export class RnicLoop {
     }
     const now = performance.now()
     if (work > 0) this.lastWork = now
+    if (this.bulkSeen || work >= BULK_WORK) {
+      this.bulkSeen = false
+      this.bulkUntil = now + this.bulkSpinMs
+    }
     const held = this.port ? this.port.releaseHeld(false) : 0
-    if (held > 0 || now - this.lastWork < this.spinMs) {
+    if (held > 0 || now - this.lastWork < this.spinMs || now < this.bulkUntil) {
       this.scheduled = true
       setImmediate(this.run)
       return

@@ -36,12 +36,14 @@ const rnic = new Rnic({
 })
 const loop = new RnicLoop(rnic, d.spinUs, link)
 link.onHold = () => loop.kick()
+if (process.env.MASQ_BULK_SPIN_US) loop.bulkSpinMs = Number(process.env.MASQ_BULK_SPIN_US) / 1000 // A/B switch
 
 // The engine copies payloads into VM memory (a SharedArrayBuffer) word-wise only when the payload is 4-byte aligned
 // relative to its destination, i.e. when the frame starts at 2 mod 4 (14 + 20 + 8 + 12 = 54 bytes of headers);
-// otherwise V8 copies byte by byte into the SharedArrayBuffer (src/rnic/dma.ts). Frames parsed out of a socket
-// chunk start anywhere, so a misplaced one is first moved (a plain memcpy) into an aligned buffer.
+// otherwise V8 copies byte by byte into the SharedArrayBuffer (src/rnic/dma.ts). The wire link hands frames out at
+// 2 mod 4 (framing.ts InPlaceReader); a misplaced one (same-host loopback) is first moved into an aligned buffer.
 const ALIGNED_AT = 2
+const BULK_FRAME = 1024 // a data packet near a (minimum rxe) MTU: a stream is flowing
 const aligned = Buffer.allocUnsafeSlow(WIRE_MAX_FRAME + 8)
 link.onFrame = (buf, off, len) => {
   if (tester.onFrame(buf, off, len)) return
@@ -52,6 +54,7 @@ link.onFrame = (buf, off, len) => {
   } else {
     rnic.receive(buf, off, len)
   }
+  if (len >= BULK_FRAME) loop.bulk()
   loop.kick()
 }
 
@@ -119,7 +122,8 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
     case 'setSpin': // bench:wire sweeps
       if (m.spinUs !== undefined) loop.spinMs = Number(m.spinUs) / 1000
       if (m.ackHoldUs !== undefined) link.ackHoldUs = Number(m.ackHoldUs)
-      return {spinUs: loop.spinMs * 1000, ackHoldUs: link.ackHoldUs}
+      if (m.bulkSpinUs !== undefined) loop.bulkSpinMs = Number(m.bulkSpinUs) / 1000
+      return {spinUs: loop.spinMs * 1000, ackHoldUs: link.ackHoldUs, bulkSpinUs: loop.bulkSpinMs * 1000}
     case 'shutdown':
       loop.stop()
       capture?.close()

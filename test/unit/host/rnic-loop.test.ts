@@ -67,4 +67,23 @@ describe('RnicLoop', () => {
       loop.stop()
     }
   })
+
+  it('stays in polling mode for bulkSpinUs after bulk traffic, then sleeps again', async () => {
+    const rnic = new Rnic({name: 'rxe0', gids: ['192.168.0.1']})
+    const loop = new RnicLoop(rnic, 0)
+    loop.bulkSpinMs = 50
+    loop.start()
+    try {
+      await eventually(() => loop.sleeps > 0)
+      const p0 = loop.passes
+      const s0 = loop.sleeps
+      loop.bulk() // what the worker does when an MTU-sized frame arrives
+      loop.kick()
+      await eventually(() => loop.sleeps > s0)
+      // without a doorbell or a frame, a plain kick costs one pass; bulk mode kept polling
+      expect(loop.passes - p0).toBeGreaterThan(3)
+    } finally {
+      loop.stop()
+    }
+  })
 })
