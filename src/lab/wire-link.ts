@@ -22,9 +22,11 @@ export type WireCounter = (typeof WIRE_COUNTERS)[number]
 export const wireCounterIndex = Object.fromEntries(WIRE_COUNTERS.map((n, i) => [n, i])) as Record<WireCounter, number>
 
 const HELLO_MAGIC = 0x4d51574c // "MQWL"
-export const FLUSH_BYTES = 256 * 1024
+// 64 KiB (the raw ceiling's write size): the peer starts on a burst after 16 MTU frames, not 64, so encoding
+// and decoding overlap on two cores; the extra write() calls cost ~1 us each
+export const FLUSH_BYTES = 64 * 1024
 const BUF_BYTES = FLUSH_BYTES + 80 * 1024 // one max frame past the flush mark still fits
-const RX_BYTES = 512 * 1024 // per peer: a read may take what a 256 KiB write left plus the next one
+const RX_BYTES = 512 * 1024 // per peer: a read may take several writes' worth
 const MAX_BACKLOG = 8 * 1024 * 1024 // bytes queued in the socket before transmit drops (a full NIC queue)
 export const WIRE_MAX_FRAME = 64 * 1024
 export const ACK_HOLD_US = 30 // bench:wire: the guest's reply to a WRITE is posted ~5-15 us after its data lands

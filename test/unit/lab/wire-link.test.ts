@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {LinkTester, buildUdpFrame} from '../../../src/host/link-test.js'
-import {WIRE_COUNTERS, WireLink, wireCounterIndex} from '../../../src/lab/wire-link.js'
+import {FLUSH_BYTES, WIRE_COUNTERS, WireLink, wireCounterIndex} from '../../../src/lab/wire-link.js'
 
 const stations = [0, 1, 2].map((i) => ({mac: `02:00:c0:a8:00:0${i + 1}`, underlay: `192.168.0.${i + 1}`}))
 let dir: string
@@ -214,7 +214,7 @@ describe('WireLink', () => {
     const r = await testers[0].run(1, 5000, 4096, 30_000, 65536)
     expect(r).toMatchObject({peer: 1, frames: 5000, delivered: 5000, size: 4096, bytes: 5000 * 4096, batchBytes: 65536})
     expect(testers[1].rxFrames).toBe(5000)
-    expect(links[0].flushBytes).toBe(256 * 1024) // restored after the test
+    expect(links[0].flushBytes).toBe(FLUSH_BYTES) // restored after the test
     await expect(testers[0].run(0, 1, 100)).rejects.toThrow(/another host/)
   })
 })
