@@ -3,9 +3,9 @@
 // engine's next deadline. Wire frames and control commands wake it through kick(). Waking a sleeping thread costs
 // ≈ 10 µs here (reference/measured-here.md); the spin window trades one core's idle time for that.
 // Adaptive, like NAPI's switch between interrupts and polling: while bulk traffic flows (MTU-sized frames
-// arriving, or a pass that sent many packets) the window stretches to bulkSpinUs, so that neither end of a
-// stream sleeps between bursts. A sleeping reader is woken by the writer's sendmsg, and a Unix socket wakes it
-// "sync", which pulls it onto the writer's core: on two cores the two RNIC threads then take turns on one.
+// arriving, or a pass that sent many packets) the window can stretch to bulkSpinUs, so that neither end of a
+// stream sleeps between bursts (a sleeping reader is woken by the writer's sendmsg, and a Unix socket wakes it
+// "sync", which pulls it onto the writer's core). It also polls while the wire link holds an ACK.
 import {readFileSync} from 'node:fs'
 import {performance} from 'node:perf_hooks'
 import type {Rnic} from '../rnic/rnic.js'
@@ -17,7 +17,10 @@ interface AtomicsWaitAsync {
 const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomics)
 
 export const SPIN_US = 0 // bench:wire (loaded 2 cores): with the ACK hold and the bulk window, a fixed spin after every pass only burns the core the peer side needs
-export const BULK_SPIN_US = 200 // > the gap between a stream's bursts (64 KiB of encode on the other side)
+// Off by default: bench:wire bw A/B with the lab prioritised on a loaded machine, 0 vs 200 us: 292 / 244 vs
+// 189 / 228 MB/s and 3.2-3.8 vs 4.8-5.0 ms of RNIC-thread CPU per MiB (the spinning thread takes CPU from the
+// threads of its own host). MASQ_BULK_SPIN_US=200 to try it on an idle machine.
+export const BULK_SPIN_US = 0
 const BULK_WORK = 8 // packets sent in one pass that make it a bulk pass
 const IDLE_TIMER_MS = 1000 // a ref'd timer while asleep: a pending waitAsync alone does not keep a thread alive
 
