@@ -31,6 +31,8 @@ export interface RunCost {
   rxReadsPerUnit: number
   rnicSleepsPerUnit: number
   rnicPassesPerUnit: number
+  /** CPU of the two RNIC worker threads alone (the engine, the wire link and their event loops). */
+  rnicCpuMsPerUnit: number
 }
 
 export interface EmulatedRun {
@@ -44,13 +46,13 @@ export interface EmulatedRun {
 export interface EmulatedOptions {spinUs: number[]; durationMs?: number; iterations?: number; log?: (m: string) => void; tests?: string[]}
 
 const TICK_MS = 1000 / 100 // USER_HZ
-interface Snap {cpuMs: number; txWrites: number; rxReads: number; sleeps: number; passes: number; threads: Map<string, [number, number]>}
+interface Snap {cpuMs: number; rnicCpuMs: number; txWrites: number; rxReads: number; sleeps: number; passes: number; threads: Map<string, [number, number]>}
 function threadTicks(pid: number, into: Map<string, [number, number]>): void {
   for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
       const st = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8')
       const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
-      into.set(`${pid}/${t}`, [Number(f[11]), Number(f[12])])
+      into.set(`${pid}/${t} ${st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'))}`, [Number(f[11]), Number(f[12])])
     } catch {}
   }
 }
@@ -61,7 +63,7 @@ export function threadReport(a: Snap, b: Snap): string {
     const [u0, s0] = a.threads.get(k) ?? [0, 0]
     if (u - u0 + s - s0 > 0) rows.push([k, (u - u0) * TICK_MS, (s - s0) * TICK_MS])
   }
-  return rows.sort((x, y) => y[1] + y[2] - x[1] - x[2]).slice(0, 8).map(([k, u, s]) => `  thread ${k}: user ${u} ms, sys ${s} ms`).join('\n')
+  return rows.sort((x, y) => y[1] + y[2] - x[1] - x[2]).slice(0, 12).map(([k, u, s]) => `  thread ${k}: user ${u} ms, sys ${s} ms`).join('\n')
 }
 function procCpuMs(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -69,22 +71,24 @@ function procCpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * TICK_MS // utime, stime (fields 14, 15)
 }
 async function snapshot(hosts: Array<{pid: number; socket: string}>): Promise<Snap> {
-  const s: Snap = {cpuMs: 0, txWrites: 0, rxReads: 0, sleeps: 0, passes: 0, threads: new Map()}
+  const s: Snap = {cpuMs: 0, rnicCpuMs: 0, txWrites: 0, rxReads: 0, sleeps: 0, passes: 0, threads: new Map()}
   for (const h of hosts) {
     s.cpuMs += procCpuMs(h.pid)
     if (process.env.MASQ_BENCH_THREADS) threadTicks(h.pid, s.threads)
-    const st = await rpcCall<{counters: {wire: Record<string, number>}; rnic: {loop?: {passes: number; sleeps: number}}}>(h.socket, 'status')
+    const st = await rpcCall<{counters: {wire: Record<string, number>}; rnic: {loop?: {passes: number; sleeps: number; cpuMs?: number}}}>(h.socket, 'status')
     s.txWrites += st.counters.wire.txWrites
     s.rxReads += st.counters.wire.rxReads
     s.sleeps += st.rnic.loop?.sleeps ?? 0
     s.passes += st.rnic.loop?.passes ?? 0
+    s.rnicCpuMs += st.rnic.loop?.cpuMs ?? Number.NaN
   }
   return s
 }
 function cost(a: Snap, b: Snap, units: number): RunCost {
   const per = (x: number) => Math.round((x / units) * 1000) / 1000
   return {cpuMs: b.cpuMs - a.cpuMs, cpuMsPerUnit: per(b.cpuMs - a.cpuMs), txWritesPerUnit: per(b.txWrites - a.txWrites),
-    rxReadsPerUnit: per(b.rxReads - a.rxReads), rnicSleepsPerUnit: per(b.sleeps - a.sleeps), rnicPassesPerUnit: per(b.passes - a.passes)}
+    rxReadsPerUnit: per(b.rxReads - a.rxReads), rnicSleepsPerUnit: per(b.sleeps - a.sleeps), rnicPassesPerUnit: per(b.passes - a.passes),
+    rnicCpuMsPerUnit: per(b.rnicCpuMs - a.rnicCpuMs)}
 }
 
 function bwMiB(r: {totalBytes?: number; bytes: number}): number {

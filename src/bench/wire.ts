@@ -45,8 +45,8 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
       `   ${f(r.halfRttEventsUs, 2).padStart(10)}  ${f(r.latencyEventsRatio, 2).padStart(6)}\n`
   }
   for (const r of emu.runs) {
-    const c = (n: string, k: {cpuMsPerUnit: number; txWritesPerUnit: number; rxReadsPerUnit: number; rnicSleepsPerUnit: number; rnicPassesPerUnit: number}, unit: string) =>
-      ` ${n}: host CPU ${k.cpuMsPerUnit.toFixed(3)} ms/${unit}, socket writes ${k.txWritesPerUnit.toFixed(2)}/${unit}, ` +
+    const c = (n: string, k: {cpuMsPerUnit: number; rnicCpuMsPerUnit: number; txWritesPerUnit: number; rxReadsPerUnit: number; rnicSleepsPerUnit: number; rnicPassesPerUnit: number}, unit: string) =>
+      ` ${n}: host CPU ${k.cpuMsPerUnit.toFixed(3)} ms/${unit} (RNIC threads ${k.rnicCpuMsPerUnit.toFixed(3)}), socket writes ${k.txWritesPerUnit.toFixed(2)}/${unit}, ` +
       `reads ${k.rxReadsPerUnit.toFixed(2)}/${unit}, rnic sleeps ${k.rnicSleepsPerUnit.toFixed(2)}/${unit}, passes ${k.rnicPassesPerUnit.toFixed(1)}/${unit}\n`
     out += `cost (both host processes, all threads), spin ${r.spinUs} us:\n` + c('write 64 KiB', r.cost.write64k, 'MiB') +
       c('ping-pong', r.cost.lat2, 'round trip') + c('ping-pong -e', r.cost.lat2Events, 'round trip')

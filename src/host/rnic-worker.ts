@@ -12,12 +12,13 @@ import {PcapWriter} from '../wire/pcap.js'
 import {serve} from './channel.js'
 import {LinkTester} from './link-test.js'
 import type {RnicWorkerData} from './messages.js'
-import {RnicLoop} from './rnic-loop.js'
+import {RnicLoop, threadCpuMs} from './rnic-loop.js'
 
 const d = workerData as RnicWorkerData
 const parent = parentPort!
 const link = new WireLink({index: d.index, sockets: d.wireSockets, routes: d.routes, counters: new Float64Array(d.counters)})
 if (process.env.MASQ_WIRE_FLUSH_BYTES) link.flushBytes = Number(process.env.MASQ_WIRE_FLUSH_BYTES)
+if (process.env.MASQ_ACK_HOLD_US) link.ackHoldUs = Number(process.env.MASQ_ACK_HOLD_US) // A/B switch for bench:wire
 const tester = new LinkTester(link, d.index, d.stations)
 const capture = d.capture ? new PcapWriter(d.capture) : undefined
 const asyncEvents: Record<string, number> = {}
@@ -41,12 +42,15 @@ const rnic = new Rnic({
   },
 })
 const loop = new RnicLoop(rnic, d.spinUs, link, fabric)
+link.onHold = () => loop.kick()
+if (process.env.MASQ_BULK_SPIN_US) loop.bulkSpinMs = Number(process.env.MASQ_BULK_SPIN_US) / 1000 // A/B switch
 
 // The engine copies payloads into VM memory (a SharedArrayBuffer) word-wise only when the payload is 4-byte aligned
 // relative to its destination, i.e. when the frame starts at 2 mod 4 (14 + 20 + 8 + 12 = 54 bytes of headers);
-// otherwise V8 copies byte by byte into the SharedArrayBuffer (src/rnic/dma.ts). Frames parsed out of a socket
-// chunk start anywhere, so a misplaced one is first moved (a plain memcpy) into an aligned buffer.
+// otherwise V8 copies byte by byte into the SharedArrayBuffer (src/rnic/dma.ts). The wire link hands frames out at
+// 2 mod 4 (framing.ts InPlaceReader); a misplaced one (same-host loopback) is first moved into an aligned buffer.
 const ALIGNED_AT = 2
+const BULK_FRAME = 1024 // a data packet near a (minimum rxe) MTU: a stream is flowing
 const aligned = Buffer.allocUnsafeSlow(WIRE_MAX_FRAME + 8)
 link.onFrame = (buf, off, len) => {
   if (tester.onFrame(buf, off, len)) return
@@ -64,6 +68,7 @@ function deliver(buf: Buffer, off: number, len: number): void {
   } else {
     rnic.receive(buf, off, len)
   }
+  if (len >= BULK_FRAME) loop.bulk()
   loop.kick()
 }
 
@@ -128,7 +133,7 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
         port: c.port,
         drops: c.drops,
         asyncEvents,
-        loop: {passes: loop.passes, sleeps: loop.sleeps, spinUs: loop.spinMs * 1000},
+        loop: {passes: loop.passes, sleeps: loop.sleeps, spinUs: loop.spinMs * 1000, cpuMs: threadCpuMs()},
         capture: capture ? {path: capture.path, records: capture.records} : undefined,
         lastFault: rnic.lastFault,
         fabric: fabric?.counters(),
@@ -151,9 +156,11 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
       return rnic.objectCounts()
     case 'injectFrame': // attack-test labs only (the agent checks): the T2 attacker's raw frame on this host's wire
       return injectFrame(m.frame)
-    case 'setSpin':
-      loop.spinMs = Number(m.spinUs) / 1000
-      return {spinUs: loop.spinMs * 1000}
+    case 'setSpin': // bench:wire sweeps
+      if (m.spinUs !== undefined) loop.spinMs = Number(m.spinUs) / 1000
+      if (m.ackHoldUs !== undefined) link.ackHoldUs = Number(m.ackHoldUs)
+      if (m.bulkSpinUs !== undefined) loop.bulkSpinMs = Number(m.bulkSpinUs) / 1000
+      return {spinUs: loop.spinMs * 1000, ackHoldUs: link.ackHoldUs, bulkSpinUs: loop.bulkSpinMs * 1000}
     case 'shutdown':
       loop.stop()
       capture?.close()

@@ -107,3 +107,76 @@ export class FrameParser {
     return pos
   }
 }
+
+/**
+ * The wire link's receive side: a socket reads straight into `buf` (net.Socket `onread`, so no Buffer is
+ * allocated per read) and frames are handed out in place. Records are u32 length + frame + zero padding to a
+ * multiple of 4 (padRecord), and the stream starts at FRAME_ALIGN - 4 of the buffer, so every frame begins at
+ * 2 mod 4: a RoCEv2 payload after its 42 + 12 + extension-header bytes is then word-aligned for the copy into a
+ * SharedArrayBuffer (src/rnic/dma.ts). A frame cut by the end of a read is moved to the front (at most one
+ * frame: a memmove) before the next read. Oversize lengths are counted and their records skipped; never throws.
+ */
+export class InPlaceReader {
+  readonly buf: Buffer
+  private start = STREAM_AT
+  private end = STREAM_AT
+  private skip = 0
+
+  constructor(
+    size: number,
+    private readonly onFrame: FrameHandler,
+    private readonly maxFrame: number,
+    private readonly onOversize: (len: number) => void = () => {},
+  ) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(size, 2 * (padRecord(maxFrame) + STREAM_AT)))
+  }
+
+  /** Where the next read goes (the onread buffer). */
+  next(): Buffer {
+    return this.buf.subarray(this.end)
+  }
+
+  /** `n` bytes were read into next(). */
+  push(n: number): void {
+    const b = this.buf
+    let end = this.end + n
+    let pos = this.start
+    if (this.skip > 0) {
+      const k = Math.min(this.skip, end - pos)
+      this.skip -= k
+      pos += k
+    }
+    while (this.skip === 0 && end - pos >= 4) {
+      const len = b.readUInt32BE(pos)
+      if (len > this.maxFrame) {
+        this.onOversize(len)
+        const k = Math.min(padRecord(len), end - pos)
+        this.skip = padRecord(len) - k
+        pos += k
+        continue
+      }
+      const rec = padRecord(len)
+      if (end - pos < rec) break
+      this.onFrame(b, pos + 4, len)
+      pos += rec
+    }
+    if (this.skip > 0 || pos === end) {
+      pos = end = STREAM_AT // everything consumed: read from the front again
+    } else if (b.length - end < padRecord(this.maxFrame)) {
+      b.copy(b, STREAM_AT, pos, end) // at most one partial record
+      end = STREAM_AT + (end - pos)
+      pos = STREAM_AT
+    }
+    this.start = pos
+    this.end = end
+  }
+}
+
+/** Frames start at 2 mod 4 in InPlaceReader.buf (Ethernet + IPv4 + UDP = 42 bytes puts the BTH on a word). */
+export const FRAME_ALIGN = 2
+const STREAM_AT = FRAME_ALIGN // records start at 2 mod 4, so their frames (after the u32 length) do too
+
+/** Bytes a record of a `len`-byte frame takes on the wire link: u32 length, frame, padding to 4. */
+export function padRecord(len: number): number {
+  return (4 + len + 3) & ~3
+}

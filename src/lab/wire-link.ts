@@ -1,12 +1,13 @@
-// The host-to-host wire, used inside a host's RNIC worker: a full mesh of Unix stream sockets (lower host
-// index connects to higher) carrying u32 length-prefixed Ethernet frames. It is the RNIC engine's Port:
-// transmit(frame, off, len) routes by destination IPv4 (bytes 30..33 of the Ethernet frame) and coalesces
-// frames into a reused send buffer per peer, written once it passes ~256 KiB, at the end of a batch (the
-// owner's engine pass: beginBatch/endBatch), else on setImmediate; received frames are
-// parsed in place and handed to onFrame(buf, off, len) — the buffer is only valid during the call.
+// The host-to-host wire, used inside a host's RNIC worker: a full mesh of Unix stream sockets (each host dials
+// every other one and reads what that peer sends on the socket it dialed) carrying Ethernet frames as records
+// (u32 length, frame, zero padding to 4 bytes). It is the RNIC engine's Port: transmit(frame, off, len) routes by
+// destination IPv4 (bytes 30..33 of the Ethernet frame) and coalesces frames into a reused send buffer per
+// peer, written once it passes flushBytes, at the end of a batch (the owner's engine pass: beginBatch/endBatch),
+// else on setImmediate; reads land in one reused buffer per peer and frames are handed out in place, at 2 mod 4,
+// to onFrame(buf, off, len) — the buffer is only valid during the call.
 import fs from 'node:fs'
 import net from 'node:net'
-import {FrameParser, type FrameHandler} from './framing.js'
+import {FrameParser, InPlaceReader, padRecord, type FrameHandler} from './framing.js'
 
 export interface Port {
   transmit(frame: Uint8Array, off: number, len: number): boolean
@@ -21,10 +22,21 @@ export type WireCounter = (typeof WIRE_COUNTERS)[number]
 export const wireCounterIndex = Object.fromEntries(WIRE_COUNTERS.map((n, i) => [n, i])) as Record<WireCounter, number>
 
 const HELLO_MAGIC = 0x4d51574c // "MQWL"
-export const FLUSH_BYTES = 256 * 1024
+// 64 KiB (the raw ceiling's write size): the peer starts on a burst after 16 MTU frames, not 64, so encoding
+// and decoding overlap on two cores; the extra write() calls cost ~1 us each
+export const FLUSH_BYTES = 64 * 1024
 const BUF_BYTES = FLUSH_BYTES + 80 * 1024 // one max frame past the flush mark still fits
+const RX_BYTES = 512 * 1024 // per peer: a read may take several writes' worth
 const MAX_BACKLOG = 8 * 1024 * 1024 // bytes queued in the socket before transmit drops (a full NIC queue)
 export const WIRE_MAX_FRAME = 64 * 1024
+export const ACK_HOLD_US = 30 // bench:wire: the guest's reply to a WRITE is posted ~5-15 us after its data lands
+
+// A plain RoCEv2 RC ACKNOWLEDGE (BTH opcode 0x11, AETH syndrome ACK): Ethernet 14 + IPv4 20 (no options, as the
+// engine encodes) + UDP 8, then BTH at 42 and AETH at 54.
+function isPlainAck(f: Uint8Array, off: number, len: number): boolean {
+  return len >= 58 && f[off + 23] === 17 && f[off + 36] === 0x12 && f[off + 37] === 0xb7 && f[off + 42] === 0x11 &&
+    (f[off + 54]! & 0xe0) === 0
+}
 const NO_BATCH = process.env.MASQ_WIRE_BATCH === '0' // A/B switch for bench:wire: flush on setImmediate only
 
 export function ipv4ToU32(ip: string): number {
@@ -40,10 +52,13 @@ export interface WireLinkOptions {
 }
 
 class Peer {
-  socket: net.Socket | undefined
+  socket: net.Socket | undefined // we write to the peer on the socket it dialed
+  rx: net.Socket | undefined // and read from it on the one we dialed
   buf: Buffer = Buffer.allocUnsafe(BUF_BYTES)
   fill = 0
   scheduled = false
+  held = false // staged bytes are only held ACKs (ackHoldUs)
+  heldAt = 0
   readonly pool: Buffer[] = []
   waiters: Array<() => void> = []
 }
@@ -52,6 +67,16 @@ export class WireLink implements Port {
   onFrame: FrameHandler = () => {}
   /** Coalesced bytes per peer that trigger an immediate write (else the write waits for setImmediate). */
   flushBytes = FLUSH_BYTES
+  /**
+   * How long a plain ACK may wait in the staging buffer for another frame to the same peer (0: never). The
+   * responder's ACK for a WRITE then leaves in one socket write with the reply the guest posts a few µs later:
+   * one write and one wake-up of the peer instead of two. Frames, their order and the protocol are unchanged
+   * (rxe still ACKs every AckReq packet); only the moment of the socket write moves, as with a NIC's TX batching.
+   * The owner's loop calls releaseHeld() after each pass and before it sleeps, and keeps polling while holding.
+   */
+  ackHoldUs = ACK_HOLD_US
+  /** Called when a frame starts being held: the owner must run releaseHeld() soon. */
+  onHold: () => void = () => {}
   readonly counters: Float64Array
   private readonly routes = new Map<number, number>()
   private readonly peers: Peer[]
@@ -60,6 +85,7 @@ export class WireLink implements Port {
   private readonly inbound = new Set<net.Socket>()
   private batchDepth = 0
   private dirty: number[] = [] // peers with staged bytes and no write scheduled yet
+  private held: number[] = [] // peers whose staged bytes are held ACKs only
 
   constructor(private readonly opts: WireLinkOptions) {
     this.counters = opts.counters ?? new Float64Array(WIRE_COUNTERS.length)
@@ -82,18 +108,19 @@ export class WireLink implements Port {
       server.once('error', reject)
       server.listen(path, () => resolve())
     })
-    for (let j = this.opts.index + 1; j < this.peers.length; j++) this.dial(j, 5)
+    for (let j = 0; j < this.peers.length; j++) if (j !== this.opts.index) this.dial(j, 5)
   }
 
   isConnected(peer: number): boolean {
-    return this.peers[peer]?.socket !== undefined
+    const p = this.peers[peer]
+    return p?.socket !== undefined && p.rx !== undefined
   }
 
   /** Resolves when the link to `peer` is up (or rejects after timeoutMs). */
   waitConnected(peer: number, timeoutMs: number): Promise<void> {
     const p = this.peers[peer]
     if (!p) return Promise.reject(new Error(`no host ${peer}`))
-    if (p.socket) return Promise.resolve()
+    if (this.isConnected(peer)) return Promise.resolve()
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`wire link to host ${peer} not up after ${timeoutMs} ms`)), timeoutMs)
       p.waiters.push(() => {
@@ -151,19 +178,31 @@ export class WireLink implements Port {
       this.count('txDropped')
       return false
     }
-    if (p.fill + 4 + len > p.buf.length) this.flush(host)
-    if (p.fill + 4 + len > p.buf.length) {
+    const rec = padRecord(len)
+    if (p.fill + rec > p.buf.length) this.flush(host)
+    if (p.fill + rec > p.buf.length) {
       // not connected yet and the staging buffer is full
       this.count('txDropped')
       return false
     }
-    p.buf.writeUInt32BE(len, p.fill)
-    p.buf.set(frame.subarray(off, off + len), p.fill + 4)
-    p.fill += 4 + len
+    const b = p.buf
+    b.writeUInt32BE(len, p.fill)
+    b.set(frame.subarray(off, off + len), p.fill + 4)
+    for (let i = p.fill + 4 + len; i < p.fill + rec; i++) b[i] = 0
+    p.fill += rec
     this.count('txFrames')
     this.count('txBytes', len)
     if (p.fill >= this.flushBytes) this.flush(host)
-    else if (!p.scheduled) {
+    else if (p.scheduled) {
+      // rides with the write already scheduled for this peer
+    } else if (this.ackHoldUs > 0 && isPlainAck(frame, off, len)) {
+      if (!p.held) {
+        p.held = true
+        p.heldAt = performance.now()
+        this.held.push(host)
+        this.onHold()
+      }
+    } else {
       p.scheduled = true
       // inside a batch the frames of this round go out in one write at endBatch, without an event-loop turn
       if (this.batchDepth > 0) this.dirty.push(host)
@@ -185,6 +224,22 @@ export class WireLink implements Port {
     d.length = 0
   }
 
+  /** Write the held ACKs that waited ackHoldUs (all of them when force); returns how many peers still hold. */
+  releaseHeld(force: boolean): number {
+    const h = this.held
+    if (h.length === 0) return 0
+    const limit = performance.now() - this.ackHoldUs / 1000
+    let keep = 0
+    for (let i = 0; i < h.length; i++) {
+      const p = this.peers[h[i]!]!
+      if (!p.held) continue // flushed with another frame meanwhile
+      if (force || p.heldAt <= limit) this.flush(h[i]!)
+      else h[keep++] = h[i]!
+    }
+    h.length = keep
+    return keep
+  }
+
   private flushScheduled(host: number): void {
     this.peers[host]!.scheduled = false
     this.flush(host)
@@ -192,7 +247,8 @@ export class WireLink implements Port {
 
   private flush(host: number): void {
     const p = this.peers[host]
-    if (!p.socket || p.fill === 0) return
+    p.held = false
+    if (!p.socket || p.fill === 0) return // staged until the link is up (attach flushes)
     const b = p.buf
     this.count('txWrites')
     // The socket holds b until the write completes; stage into another buffer meanwhile and recycle b after.
@@ -203,21 +259,44 @@ export class WireLink implements Port {
     p.fill = 0
   }
 
+  // Our side of each pair is two sockets: the one we dial carries what the peer sends us (read in place through
+  // `onread`, which only a dialed socket offers), the one the peer dials carries what we send it.
   private dial(j: number, delay: number): void {
     if (this.closed) return
-    const s = net.createConnection(this.opts.sockets[j])
+    const p = this.peers[j]!
+    const reader = new InPlaceReader(RX_BYTES, (buf, off, len) => this.receive(buf, off, len), WIRE_MAX_FRAME,
+      () => this.count('rxOversize'))
+    const s = net.createConnection({
+      path: this.opts.sockets[j]!,
+      onread: {
+        buffer: () => reader.next(),
+        callback: (n: number) => {
+          this.count('rxReads')
+          reader.push(n)
+          return true
+        },
+      },
+    })
     s.once('error', () => {
       s.destroy()
       setTimeout(() => this.dial(j, Math.min(delay * 2, 200)), delay).unref()
     })
     s.once('connect', () => {
       s.removeAllListeners('error')
+      s.on('error', () => {})
       const hello = Buffer.alloc(12)
       hello.writeUInt32BE(8, 0)
       hello.writeUInt32BE(HELLO_MAGIC, 4)
       hello.writeUInt32BE(this.opts.index, 8)
       s.write(hello)
-      this.attach(j, s)
+      p.rx?.destroy()
+      p.rx = s
+      s.on('close', () => {
+        if (p.rx !== s) return
+        p.rx = undefined
+        this.dial(j, 5) // the peer restarted (or the link flapped): dial again
+      })
+      this.linkUp(j)
     })
   }
 
@@ -228,15 +307,15 @@ export class WireLink implements Port {
     let peer = -1
     const parser = new FrameParser(
       (buf, off, len) => {
-        if (peer >= 0) return this.receive(buf, off, len)
+        if (peer >= 0) return // the peer sends us nothing on this socket after its hello
         const j = len === 8 && buf.readUInt32BE(off) === HELLO_MAGIC ? buf.readUInt32BE(off + 4) : -1
-        if (j < 0 || j >= this.opts.index) {
+        if (j < 0 || j >= this.peers.length || j === this.opts.index) {
           this.count('rxBadHello')
           s.destroy()
           return
         }
         peer = j
-        this.attach(j, s, parser)
+        this.attachTx(j, s)
       },
       WIRE_MAX_FRAME,
       () => this.count('rxOversize'),
@@ -246,29 +325,25 @@ export class WireLink implements Port {
     })
   }
 
-  private attach(j: number, s: net.Socket, parser?: FrameParser): void {
-    const p = this.peers[j]
+  private attachTx(j: number, s: net.Socket): void {
+    const p = this.peers[j]!
     p.socket?.destroy()
     p.socket = s
     s.setNoDelay?.(true)
-    this.count('connects')
-    const rx = parser ?? new FrameParser((buf, off, len) => this.receive(buf, off, len), WIRE_MAX_FRAME, () => this.count('rxOversize'))
-    s.removeAllListeners('data')
-    // not a batch per read: the ACKs of all reads of one poll phase leave together on setImmediate (check phase)
-    s.on('data', (c: Buffer) => {
-      this.count('rxReads')
-      rx.push(c)
-    })
-    s.on('error', () => {})
     s.on('close', () => {
-      if (p.socket !== s) return // replaced by a newer connection
-      p.socket = undefined
-      if (!this.closed && j > this.opts.index) this.dial(j, 5)
+      if (p.socket === s) p.socket = undefined // the peer dials again
     })
+    this.linkUp(j)
+    this.flush(j)
+  }
+
+  private linkUp(j: number): void {
+    const p = this.peers[j]!
+    if (!p.socket || !p.rx) return
+    this.count('connects')
     const waiters = p.waiters
     p.waiters = []
     for (const w of waiters) w()
-    this.flush(j)
   }
 
   private receive(buf: Buffer, off: number, len: number): void {
@@ -279,7 +354,10 @@ export class WireLink implements Port {
 
   async close(): Promise<void> {
     this.closed = true
-    for (const p of this.peers) p.socket?.destroy()
+    for (const p of this.peers) {
+      p.socket?.destroy()
+      p.rx?.destroy()
+    }
     for (const s of this.inbound) s.destroy()
     const server = this.server
     if (server) await new Promise<void>((r) => server.close(() => r()))

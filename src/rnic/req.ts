@@ -8,12 +8,12 @@ import {frameLength} from '../wire/frame.js'
 import {Mask, OPCODES, Opcode, READ_OR_ATOMIC} from '../wire/opcodes.js'
 import {completer} from './comp.js'
 import {Counter} from './counters.js'
-import {advance, gather, rewind, stage} from './dma.js'
+import {advance, gather, rewind} from './dma.js'
 import {psnAdd, psnCompare} from './psn.js'
 import * as Q from './queue.js'
 import {type Qp, RXE_MAX_PKT_PER_ACK, RXE_MAX_UNACKED_PSNS, type SendWqe, WqeState} from './qp.js'
 import type {Rnic} from './rnic.js'
-import {initTx, sendPkt} from './tx.js'
+import {initTx, sendPkt, stageTx} from './tx.js'
 
 const TWO32 = 4294967296
 const MAX_MSG = 2 ** 31
@@ -384,7 +384,7 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
     const cur = w.curSge
     if (!w.isInline && w.sgeLen[cur]! - w.sgeOffset >= payload) {
       // the common case: the packet lies in one SGE, encode straight from VM memory
-      view = stage(nic.scratch, w.sgeMr[cur]!.u8, w.sgeOff[cur]! + w.sgeOffset, payload)
+      view = stageTx(nic, opcode, w.sgeMr[cur]!.u8, w.sgeOff[cur]! + w.sgeOffset, payload)
       advance(w, payload)
     } else {
       view = nic.scratch.view(payload)

@@ -7,13 +7,13 @@ import {Access, AsyncEvent, QpState, QpType, WcFlags, WcOpcode, WcStatus} from '
 import {AethSyndrome, Mask, Opcode} from '../wire/opcodes.js'
 import type {PacketView} from '../wire/packet.js'
 import {Counter, DropReason} from './counters.js'
-import {copy, scatterRecv, stage} from './dma.js'
+import {copy, scatterRecv} from './dma.js'
 import type {Mr} from './mr.js'
 import {psnAdd, psnCompare} from './psn.js'
 import * as Q from './queue.js'
 import {type Qp, ResType, type RespRes} from './qp.js'
 import type {Rnic} from './rnic.js'
-import {initTx, sendPkt} from './tx.js'
+import {initTx, sendPkt, stageTx} from './tx.js'
 
 export enum RespState {
   CHK_PSN, CHK_OP_SEQ, CHK_OP_VALID, CHK_RESOURCE, CHK_LENGTH, CHK_RKEY, EXECUTE, READ_REPLY, ATOMIC_REPLY, COMPLETE,
@@ -296,7 +296,7 @@ function readReply(nic: Rnic, qp: Qp, pkt: PacketView): RespState {
     p.aethSyndrome = AethSyndrome.ACK_UNLIMITED
     p.aethMsn = qp.msn
     if (n > 0) {
-      sendPkt(nic, qp, stage(nic.scratch, mr!.u8, res.off, n), n)
+      sendPkt(nic, qp, stageTx(nic, opcode, mr!.u8, res.off, n), n)
     } else {
       sendPkt(nic, qp, null, 0)
     }

@@ -128,6 +128,7 @@ export class Rnic {
   // engine scratch, reused for every packet
   readonly txPkt = new PacketView()
   readonly txBuf = alignedBuffer(MAX_FRAME + 8)
+  readonly txViews = new Map<number, Buffer>() // tx.ts stageTx: payload views of txBuf
   readonly scratch = new Scratch(4096)
   readonly encoder = new FrameEncoder()
   readonly rxPkt = new PacketView()

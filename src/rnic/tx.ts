@@ -2,7 +2,10 @@
 // per-QP UDP source port, DSCP/ECN from the traffic class, TTL from the hop limit, and the fabric's MAC rule
 // 02:00:<IPv4 octets>.
 
+import {BTH_OFFSET} from '../wire/frame.js'
+import {OPCODES} from '../wire/opcodes.js'
 import {PacketView} from '../wire/packet.js'
+import {copy, stage} from './dma.js'
 import type {Qp} from './qp.js'
 import type {Rnic} from './rnic.js'
 
@@ -57,4 +60,29 @@ export const FRAME_ALIGN_OFF = 2
 export function sendPkt(nic: Rnic, qp: Qp, payload: Uint8Array | null, len: number): void {
   const n = nic.encoder.encodeInto(nic.txBuf, FRAME_ALIGN_OFF, nic.txPkt, payload, 0, len)
   nic.transmit(qp, FRAME_ALIGN_OFF, n)
+}
+
+/**
+ * Stage `n` bytes of guest memory as the payload of an `opcode` packet: straight into nic.txBuf where the
+ * encoder will want them when the source has the payload's alignment mod 4 (the usual case: then the encoder
+ * skips its copy), else into the engine scratch (dma.ts stage). One copy out of the SharedArrayBuffer either way.
+ */
+export function stageTx(nic: Rnic, opcode: number, src: Uint8Array, sOff: number, n: number): Buffer {
+  const at = FRAME_ALIGN_OFF + BTH_OFFSET + OPCODES[opcode]!.length
+  if (((src.byteOffset + sOff - at) & 3) !== 0 || at + n + 8 > nic.txBuf.length) return stage(nic.scratch, src, sOff, n)
+  const v = txView(nic, at, n)
+  copy(v, 0, src, sOff, n)
+  return v
+}
+
+// Exact-length views of txBuf per (offset, length), so the steady state allocates nothing (dma.ts Scratch idea).
+function txView(nic: Rnic, at: number, n: number): Buffer {
+  const m = nic.txViews
+  const k = at * 65536 + n
+  let v = m.get(k)
+  if (v === undefined) {
+    v = nic.txBuf.subarray(at, at + n)
+    m.set(k, v)
+  }
+  return v
 }

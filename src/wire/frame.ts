@@ -248,7 +248,9 @@ export class FrameEncoder {
       if (payload === null || payloadOff < 0 || payloadOff + payloadLen > payload.length) {
         throw new RangeError('payload range outside the payload buffer')
       }
-      if (payloadOff === 0 && payloadLen === payload.length) out.set(payload, p)
+      if (payload.buffer === out.buffer && payload.byteOffset + payloadOff === out.byteOffset + p) {
+        // already in place: the caller staged the payload straight into `out` (rnic/tx.ts stageTx)
+      } else if (payloadOff === 0 && payloadLen === payload.length) out.set(payload, p)
       else if (payloadLen < SMALL_COPY) copyBytes(out, p, payload, payloadOff, payloadLen)
       else out.set(payload.subarray(payloadOff, payloadOff + payloadLen), p)
       p += payloadLen

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {LinkTester, buildUdpFrame} from '../../../src/host/link-test.js'
-import {WIRE_COUNTERS, WireLink, wireCounterIndex} from '../../../src/lab/wire-link.js'
+import {FLUSH_BYTES, WIRE_COUNTERS, WireLink, wireCounterIndex} from '../../../src/lab/wire-link.js'
 
 const stations = [0, 1, 2].map((i) => ({mac: `02:00:c0:a8:00:0${i + 1}`, underlay: `192.168.0.${i + 1}`}))
 let dir: string
@@ -60,6 +60,11 @@ describe('WireLink', () => {
     await new Promise<void>((r) => server.listen(stuck, () => r()))
     const l = new WireLink({index: 0, sockets: [path.join(dir, 'x0.sock'), stuck], routes: [[stations[1].underlay, 1]]})
     await l.start()
+    // the stuck peer dials us too (we send on that socket), says hello, and never reads
+    const back = net.createConnection(path.join(dir, 'x0.sock'))
+    back.on('connect', () => back.write(Buffer.from('000000084d51574c00000001', 'hex')))
+    back.pause()
+    held.push(back)
     await l.waitConnected(1, 5000)
     const f = Buffer.alloc(4096)
     buildUdpFrame(f, 4096, stations[0], stations[1], 4791)
@@ -113,7 +118,48 @@ describe('WireLink', () => {
     expect(counter(links[0], 'txWrites')).toBe(w0 + 3)
   })
 
-  it('answers in both directions on one connection and delivers to itself by loopback', async () => {
+  it('holds a plain ACK for a frame to ride with, and writes it after ackHoldUs or when released', async () => {
+    await links[0].waitConnected(1, 5000)
+    const ack = (syndrome: number) => {
+      const f = frameTo(1, 0, 66)
+      f[42] = 0x11 // BTH opcode RC ACKNOWLEDGE
+      f[54] = syndrome // AETH syndrome: 0x00 ACK, 0x60 NAK
+      return f
+    }
+    let holds = 0
+    links[0].onHold = () => holds++
+    links[0].ackHoldUs = 60_000_000 // a minute: only a release or a companion frame writes it here
+    const w0 = counter(links[0], 'txWrites')
+    links[0].transmit(ack(0), 0, 66)
+    expect(holds).toBe(1)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(counter(links[0], 'txWrites')).toBe(w0) // held, not written on setImmediate
+    expect(links[0].releaseHeld(false)).toBe(1) // not old enough
+    // a data frame to the same peer takes the ACK along: one write, in order
+    links[0].transmit(frameTo(1, 5), 0, 100)
+    await until(() => got[1].length === 2)
+    expect(got[1].map((f) => f.len)).toEqual([66, 100])
+    expect(counter(links[0], 'txWrites')).toBe(w0 + 1)
+    expect(links[0].releaseHeld(false)).toBe(0)
+    // released by force (the loop goes to sleep), or once older than ackHoldUs
+    links[0].transmit(ack(0), 0, 66)
+    expect(links[0].releaseHeld(true)).toBe(0)
+    links[0].ackHoldUs = 1
+    links[0].transmit(ack(0), 0, 66)
+    await new Promise((r) => setTimeout(r, 2))
+    expect(links[0].releaseHeld(false)).toBe(0)
+    await until(() => got[1].length === 4)
+    expect(counter(links[0], 'txWrites')).toBe(w0 + 3)
+    // a NAK is never held; neither is anything with ackHoldUs 0
+    links[0].ackHoldUs = 60_000_000
+    links[0].transmit(ack(0x60), 0, 66)
+    links[0].ackHoldUs = 0
+    links[0].transmit(ack(0), 0, 66)
+    expect(holds).toBe(3)
+    await until(() => got[1].length === 6)
+  })
+
+  it('answers in both directions and delivers to itself by loopback', async () => {
     await links[2].waitConnected(0, 5000)
     const back = Buffer.alloc(100)
     buildUdpFrame(back, 100, stations[2], stations[0], 4791)
@@ -148,7 +194,7 @@ describe('WireLink', () => {
     await until(() => got[2].length === 1)
   })
 
-  it('a lower host re-dials a peer that restarted', async () => {
+  it('hosts re-dial a peer that restarted', async () => {
     await links[0].waitConnected(1, 5000)
     await links[1].close()
     await until(() => !links[0].isConnected(1)) // frames sent while the link is down are lost, like a link flap
@@ -168,7 +214,7 @@ describe('WireLink', () => {
     const r = await testers[0].run(1, 5000, 4096, 30_000, 65536)
     expect(r).toMatchObject({peer: 1, frames: 5000, delivered: 5000, size: 4096, bytes: 5000 * 4096, batchBytes: 65536})
     expect(testers[1].rxFrames).toBe(5000)
-    expect(links[0].flushBytes).toBe(256 * 1024) // restored after the test
+    expect(links[0].flushBytes).toBe(FLUSH_BYTES) // restored after the test
     await expect(testers[0].run(0, 1, 100)).rejects.toThrow(/another host/)
   })
 })
