@@ -8,7 +8,7 @@
 // and the RNIC's (FreeFlow's software relay).
 import type {MessagePort} from 'node:worker_threads'
 import {Errno, QpAttrMask as M} from '../rdma-constants.js'
-import {isRnicError, type RnicError} from '../rnic/rnic.js'
+import {isRnicError, type RnicError} from '../rnic/errors.js'
 import {MessagePortChannel, type CommandName} from '../verbs/channel.js'
 import type {QpAttr} from '../rnic/qp.js'
 import type {Vm} from '../topology/types.js'
