@@ -51,7 +51,7 @@ function resetRetryCounters(qp: Qp): void {
  * assuming the ACK for last_psn cannot beat the re-sent LAST packet; a rate-limited re-send breaks that: the ACK
  * was dropped (or, at last_psn exactly, UPDATE_COMP moved comp.psn past a WQE that stayed open, and the next
  * req_retry skipped all of it, shifting every later PSN until the responder NAKed Invalid Request). An ACK
- * covers every earlier PSN (IBTA 9.7.5.1.2), so such a WQE completes like a pending one.
+ * covers every earlier PSN (IBTA coalesced ACKs), so such a WQE completes like a pending one.
  */
 function resending(w: SendWqe): boolean {
   return w.sentLast && (w.state === WqeState.READY || w.state === WqeState.PROCESSING) && !(w.mask & READ_OR_ATOMIC)

@@ -1,6 +1,6 @@
 // Go-back-N under a rate limit: the retransmit timer fires while the paced requester is still re-sending a WQE,
 // and ACKs from the first transmission arrive for the PSN range being re-sent. They must complete the WQE
-// (IBTA 9.7.5.1.2: an ACK covers every earlier PSN), not move comp.psn past a WQE that stays open: that made the
+// (an ACK covers every earlier PSN: IBTA coalesced ACKs), not move comp.psn past a WQE that stays open: that made the
 // next req_retry skip the whole WQE and shift every later PSN, until the responder NAKed Invalid Request.
 // Virtual time (ManualClock), seeded fabric: deterministic.
 
