@@ -45,8 +45,27 @@ function resetRetryCounters(qp: Qp): void {
   qp.startedRetry = false
 }
 
+/**
+ * A SEND/WRITE that a go-back-N retry is re-sending (READY: rewound, PROCESSING: partly re-sent) after its END
+ * packet had already left once, so its last_psn is final. rxe only completes a SEND/WRITE in wqe_state_pending,
+ * assuming the ACK for last_psn cannot beat the re-sent LAST packet; a rate-limited re-send breaks that: the ACK
+ * was dropped (or, at last_psn exactly, UPDATE_COMP moved comp.psn past a WQE that stayed open, and the next
+ * req_retry skipped all of it, shifting every later PSN until the responder NAKed Invalid Request). An ACK
+ * covers every earlier PSN (IBTA coalesced ACKs), so such a WQE completes like a pending one.
+ */
+function resending(w: SendWqe): boolean {
+  return w.sentLast && (w.state === WqeState.READY || w.state === WqeState.PROCESSING) && !(w.mask & READ_OR_ATOMIC)
+}
+
 /** do_complete: a CQE if signaled or failed, then retire the slot. */
 function doComplete(nic: Rnic, qp: Qp, w: SendWqe): void {
+  if (resending(w) && qp.reqIndex === qp.compIndex) {
+    // the requester is still re-sending this WQE: move it on to the next one, after last_psn
+    qp.reqIndex = (qp.reqIndex + 1) >>> 0
+    if (psnCompare(w.lastPsn, qp.reqPsn) >= 0) qp.reqPsn = psnAdd(w.lastPsn, 1)
+    qp.reqOpcode = -1
+    qp.reqPending = true
+  }
   if (qp.sqSigAll || w.flags & SendFlags.SIGNALED || w.status !== WcStatus.SUCCESS) {
     const ok = qp.scq.post(w.wrIdHi, w.wrIdLo, w.status, wcOpcodeOf(w.opcode), w.length, 0, qp.qpn, 0, 0)
     if (!ok) {
@@ -86,7 +105,7 @@ function wakeWaitPsn(qp: Qp): void {
 function checkPsn(qp: Qp, pkt: PacketView, w: SendWqe): CompState {
   // past the oldest WQE: complete a SEND/WRITE implicitly, a READ/atomic missed its response
   if (psnCompare(pkt.psn, w.lastPsn) > 0) {
-    if (w.state === WqeState.PENDING) {
+    if (w.state === WqeState.PENDING || resending(w)) {
       if (w.mask & READ_OR_ATOMIC) return CompState.ERROR_RETRY
       resetRetryCounters(qp)
       return CompState.COMP_WQE
@@ -189,7 +208,9 @@ export function completer(nic: Rnic, qp: Qp, pkt: PacketView | null): void {
     switch (state) {
       case CompState.GET_WQE:
         w = oldest(qp)
-        if (!w || w.state === WqeState.POSTED || w.state === WqeState.READY) state = pkt ? CompState.DONE : CompState.EXIT
+        if (!w || w.state === WqeState.POSTED || (w.state === WqeState.READY && !(pkt && resending(w)))) {
+          state = pkt ? CompState.DONE : CompState.EXIT
+        }
         else if (w.state === WqeState.DONE) state = CompState.COMP_WQE
         else if (w.state === WqeState.ERROR) state = CompState.ERROR
         else state = pkt ? CompState.CHECK_PSN : CompState.EXIT
@@ -222,14 +243,15 @@ export function completer(nic: Rnic, qp: Qp, pkt: PacketView | null): void {
         break
       }
       case CompState.WRITE_SEND:
-        state = w!.state === WqeState.PENDING && w!.lastPsn === pkt!.psn ? CompState.COMP_ACK : CompState.UPDATE_COMP
+        state = (w!.state === WqeState.PENDING || resending(w!)) && w!.lastPsn === pkt!.psn
+          ? CompState.COMP_ACK : CompState.UPDATE_COMP
         break
       case CompState.COMP_ACK:
         doComplete(nic, qp, w!)
         state = psnCompare(pkt!.psn, qp.compPsn) >= 0 ? CompState.UPDATE_COMP : CompState.DONE
         break
       case CompState.COMP_WQE:
-        if (pkt && w!.state === WqeState.PENDING) {
+        if (pkt && (w!.state === WqeState.PENDING || resending(w!))) {
           if (psnCompare(w!.lastPsn, qp.compPsn) >= 0) {
             qp.compPsn = psnAdd(w!.lastPsn, 1)
             qp.compOpcode = -1

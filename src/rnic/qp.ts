@@ -91,6 +91,7 @@ export class SendWqe {
   status = 0
   hasRdAtomic = false
   started = false // a packet of it has left (SQD finishes only started WQEs)
+  sentLast = false // its END packet has left at least once: lastPsn is final even while a retry re-sends it
 
   constructor(maxSge: number, maxInline: number) {
     this.sgeMr = new Array(Math.max(1, maxSge)).fill(undefined)

@@ -73,6 +73,7 @@ function loadWqe(nic: Rnic, qp: Qp, counter: number, w: SendWqe): number {
   w.length = 0
   w.hasRdAtomic = false
   w.started = false
+  w.sentLast = false
   w.mask = wrMask(w.opcode, qp.type)
   w.isInline = (w.flags & SendFlags.INLINE) !== 0
   if (w.mask === 0) return WcStatus.LOC_QP_OP_ERR
@@ -405,6 +406,7 @@ function sendOne(nic: Rnic, qp: Qp, w: SendWqe, opcode: number, mtu: number): vo
   qp.reqOpcode = opcode
   // update_wqe_state / update_state
   if (mask & Mask.END) {
+    w.sentLast = true
     qp.reqIndex = (qp.reqIndex + 1) >>> 0
     if (qp.type === QpType.RC) {
       w.state = WqeState.PENDING
