@@ -69,6 +69,7 @@ export async function trafficStep(ref: LabRef, plan: ResolvedPlan, o: {iters: nu
     lines.push(`${what.padEnd(20)} ${parts.join('; ')}`)
   }
   lines.push('both tenants used the same vIPs (10.0.0.x) at the same time; each received only its own bytes')
+  lines.push('(these short runs include each connection\'s warm-up: the bench step below measures speed)')
   return {lines, data}
 }
 
