@@ -50,7 +50,11 @@ export class HostAgent {
     this.audit = new AuditLog({lab: plan.name, host: node, file: labDir ? path.join(labDir, 'audit.jsonl') : undefined})
     this.backend = new Backend({audit: this.audit, quota: new QuotaLedger(plan.tenants, [], this.audit), hostGids: this.gids(),
       lookup: (vni, vip) => this.lookup(vni, vip), onQp: (vm, qpn, created) => this.onQp(vm, qpn, created),
-      dscpOf: (vm) => dscpFor(plan, {kind: 'tenant', tenant: vm.tenant})})
+      dscpOf: (vm) => dscpFor(plan, {kind: 'tenant', tenant: vm.tenant}), vpc: {
+        members: (vni) => plan.vms.filter((v) => v.vni === vni && (v.mode === 'masq' || v.mode === 'freeflow')).map((v) => v.vip),
+        routes: (vni, routes) => this.rnicRequest({type: 'setVpcRoutes', vni, routes}),
+        qp: (qpn, vni, trafficClass) => this.rnicRequest({type: 'setVpcQp', qpn, vni, trafficClass}),
+      }})
   }
 
   /**
@@ -72,6 +76,12 @@ export class HostAgent {
     const bytesPerSec = set.size ? rate / 8 : 0
     void this.rnicChannel.request({type: 'setRateLimit', group: key, qpns: [...set], bytesPerSec, burstBytes: Math.max(64 * 1024, bytesPerSec * 0.01)}, 5000)
       .catch((err: unknown) => log(`setRateLimit ${key}: ${(err as Error).message}`))
+  }
+
+  /** A trusted RNIC command (setVpc*): an RnicError answer becomes an exception for the backend. */
+  private async rnicRequest(m: Record<string, unknown>): Promise<void> {
+    const r = await this.rnicChannel.request(m, 5000) as {errno?: number; message?: string}
+    if (typeof r?.errno === 'number') throw new Error(`${String(m.type)}: ${r.message}`)
   }
 
   /** sriov: the VF's rate limiter at its tenant's rate (src/fabric/vf-limiter.ts); other modes: none here. */
@@ -354,6 +364,8 @@ export class HostAgent {
       // the registry changed: drop the cached lookups (RConnrename asks again)
       registryChanged: () => {
         this.lookups.clear()
+        // UD renaming tables in the RNIC are rebuilt from fresh lookups (a moved VM's vIP points at its new host)
+        void this.backend.refreshVpc().catch((err: unknown) => log(`refreshing VPC tables: ${(err as Error).message}`))
         return {ok: true}
       },
       shutdown: () => {
