@@ -7,7 +7,7 @@
 // (relay.ts): the VM gets shadow rings and a shadow doorbell, and this thread moves every WQE and CQE between them
 // and the RNIC's (FreeFlow's software relay).
 import type {MessagePort} from 'node:worker_threads'
-import {Errno, QpAttrMask as M} from '../rdma-constants.js'
+import {Errno, QpAttrMask as M, QpType} from '../rdma-constants.js'
 import {isRnicError, type RnicError} from '../rnic/errors.js'
 import {MessagePortChannel, type CommandName} from '../verbs/channel.js'
 import type {QpAttr} from '../rnic/qp.js'
@@ -40,6 +40,21 @@ export interface BackendOptions {
    * MasQ checks at RTR that the destination is a QP of that vIP in the same VPC (catalogue C11).
    */
   peerOwns?: (vni: number, vip: string, qpn: number) => Promise<boolean>
+  /** UD in masq/freeflow: where the backend programs a UD QP's VPC context into the RNIC (trusted path). */
+  vpc?: VpcProgrammer
+}
+
+/**
+ * RConnrename for UD: a UD WQE names its destination per send, so the RNIC renames each one (src/rnic/vpc.ts)
+ * from a per-VNI table of vIP -> host underlay address that the backend builds from its cached controller lookups.
+ */
+export interface VpcProgrammer {
+  /** every vIP of a VPC (the registry's VMs of that VNI) */
+  members(vni: number): string[]
+  /** replace the RNIC's table of a VNI (Rnic.setVpcRoutes) */
+  routes(vni: number, routes: Array<[string, string]>): Promise<void>
+  /** put a UD QP into its VPC with the tenant's traffic class (Rnic.setVpcQp) */
+  qp(qpn: number, vni: number, trafficClass: number): Promise<void>
 }
 
 /** The peer a QP was connected to (its first RTR, or the CM): later modifies may not re-point it (C11, C21). */
@@ -66,7 +81,7 @@ class VmSession {
 
   constructor(readonly vm: Vm, private readonly virtio: MessagePort, rnicPort: MessagePort, private readonly memory: SharedArrayBuffer,
     private readonly relayData: boolean, private readonly handles: Handles, private readonly guard: VerbsGuard,
-    private readonly opts: BackendOptions) {
+    private readonly opts: BackendOptions, private readonly vpcTables: VpcRouteTables) {
     this.rnic = new MessagePortChannel(rnicPort)
     handles.addVm(vm.name, vm.tenant)
     virtio.on('message', (m: {id?: unknown; cmd?: unknown; args?: unknown}) => {
@@ -235,6 +250,10 @@ class VmSession {
         if (!c.ok) return c
         this.qpHandle.set(r.qpn, c.handle)
         this.opts.onQp?.(this.vm, r.qpn, true)
+        if (a.type === QpType.UD && vpcMode(this.vm)) {
+          const err = await this.programUd(r.qpn)
+          if (err) return (await this.execute('destroyQp', [r.qpn]), err)
+        }
         const relay = this.relayData ? await this.ensureRelay() : undefined
         return relay ? {...r, ...relay.addQp(r.qpn, r.sq, r.rq, Boolean(a.sqSigAll))} : r
       }
@@ -342,6 +361,20 @@ class VmSession {
     return this.qpHandle.has(qpn)
   }
 
+  /** A new UD QP of a VPC VM: its VNI's table is in the RNIC and the QP renames through it with the tenant DSCP. */
+  private async programUd(qpn: number): Promise<RnicError | undefined> {
+    const v = this.opts.vpc
+    // no programmer, no rename: refuse rather than let vIPs (or any underlay address) onto the wire
+    if (!v) return this.refuse(Errno.EPERM, 'createQp: UD needs the VPC rename path (no controller)')
+    try {
+      await this.vpcTables.program(this.vm.vni)
+      await v.qp(qpn, this.vm.vni, (this.opts.dscpOf?.(this.vm) ?? 0) << 2)
+      return undefined
+    } catch (err) {
+      return this.refuse(Errno.EIO, `createQp: programming the VPC context failed: ${(err as Error).message}`)
+    }
+  }
+
   /** The CM agent (host side) connected this QP to `peer`: pin it before the CM moves it to RTR. */
   trackPeer(qpn: number, peer: Peer): void {
     this.peers.set(qpn, peer)
@@ -394,14 +427,38 @@ class VmSession {
 /** What Backend.destroyAll released for a VM that went away. */
 export interface ReleasedObjects {qp: number; mr: number; cq: number; pd: number; failed: number}
 
+/** The VNIs whose tables this backend put into the RNIC: built on first use, rebuilt on a registry change. */
+class VpcRouteTables {
+  private readonly programmed = new Set<number>()
+  constructor(private readonly opts: BackendOptions) {}
+
+  async program(vni: number, force = false): Promise<void> {
+    if (this.programmed.has(vni) && !force) return
+    const v = this.opts.vpc!
+    const routes: Array<[string, string]> = []
+    for (const vip of v.members(vni)) {
+      const loc = this.opts.lookup ? await this.opts.lookup(vni, vip).catch(() => null) : null
+      if (loc) routes.push([vip, loc.wireIp])
+    }
+    await v.routes(vni, routes)
+    this.programmed.add(vni)
+  }
+
+  async refresh(): Promise<void> {
+    for (const vni of this.programmed) await this.program(vni, true)
+  }
+}
+
 export class Backend {
   private readonly sessions = new Map<string, VmSession>()
   /** VMs whose objects were released after their worker crashed or exited, and the objects (counters for status). */
   readonly released = {vms: 0, objects: 0, failed: 0}
   readonly handles: Handles
   readonly guard: VerbsGuard
+  private readonly vpcTables: VpcRouteTables
 
   constructor(private readonly opts: BackendOptions = {}) {
+    this.vpcTables = new VpcRouteTables(opts)
     this.handles = new Handles(opts.audit)
     this.guard = new VerbsGuard(opts.audit)
   }
@@ -409,7 +466,12 @@ export class Backend {
   /** Serve a VM's virtio channel; `rnicPort` is its command port to the RNIC worker. */
   attach(vm: Vm, virtio: MessagePort, rnicPort: MessagePort, memory: SharedArrayBuffer): void {
     this.opts.quota?.addVm(vm)
-    this.sessions.set(vm.name, new VmSession(vm, virtio, rnicPort, memory, vm.mode === 'freeflow', this.handles, this.guard, this.opts))
+    this.sessions.set(vm.name, new VmSession(vm, virtio, rnicPort, memory, vm.mode === 'freeflow', this.handles, this.guard, this.opts, this.vpcTables))
+  }
+
+  /** The registry changed (the cached lookups were dropped): rebuild every VPC table the RNIC holds. */
+  refreshVpc(): Promise<void> {
+    return this.vpcTables.refresh()
   }
 
   /** Does a VM of this backend with (VNI, vIP) own QPN `qpn`? (the destination check of C11) */

@@ -184,7 +184,9 @@ export class CmAgent {
     const id = this.childId(listener, conn, priv.cma, sid.port, from, ctx)
     id.sidr = req
     const p = emptyParam()
-    p.ud = {privateData: priv.user, ahAttr: {dgid: `::ffff:${ipString(from.srcIp)}`, sgidIndex: 0}, qpNum: 0, qkey: 0}
+    // a VPC VM addresses its peer by vIP (the RNIC renames each UD WQE, src/rnic/vpc.ts); other modes by the wire address
+    const peer = priv.masq ? priv.cma.srcIp : from.srcIp
+    p.ud = {privateData: priv.user, ahAttr: {dgid: `::ffff:${ipString(peer)}`, sgidIndex: 0}, qpNum: 0, qkey: 0}
     listener.cm.emit(id, CmEvent.CONNECT_REQUEST, 0, p, listener)
   }
 

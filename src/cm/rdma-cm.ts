@@ -445,7 +445,9 @@ export class RdmaCm {
         const rep = ev.rep
         const gids = id.qp?.pd.ctx.info.gids ?? []
         const sgidIndex = Math.max(0, gids.findIndex((g) => g !== null && parseGidIp(g) === id.srcWire))
-        p.ud = {privateData: rep.privateData, ahAttr: {dgid: `::ffff:${ipString(id.dstWire)}`, sgidIndex},
+        // a VPC VM's AH names the peer's vIP: its RNIC renames each UD WQE to the host address (src/rnic/vpc.ts)
+        const peer = this.vni !== undefined ? id.dst!.ip : id.dstWire
+        p.ud = {privateData: rep.privateData, ahAttr: {dgid: `::ffff:${ipString(peer)}`, sgidIndex},
           qpNum: rep.qpn, qkey: rep.qkey}
         id.state = rep.status === SidrStatus.SUCCESS ? 'CONNECT' : 'ROUTE_RESOLVED'
         this.emit(id, rep.status === SidrStatus.SUCCESS ? CmEvent.ESTABLISHED : CmEvent.UNREACHABLE, rep.status, p)

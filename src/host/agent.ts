@@ -52,7 +52,11 @@ export class HostAgent {
     this.audit = new AuditLog({lab: plan.name, host: node, file: labDir ? path.join(labDir, 'audit.jsonl') : undefined})
     this.backend = new Backend({audit: this.audit, quota: new QuotaLedger(plan.tenants, [], this.audit), hostGids: this.gids(),
       lookup: (vni, vip) => this.lookup(vni, vip), onQp: (vm, qpn, created) => this.onQp(vm, qpn, created),
-      dscpOf: (vm) => dscpFor(plan, {kind: 'tenant', tenant: vm.tenant}), peerOwns: (vni, vip, qpn) => this.peerOwns(vni, vip, qpn)})
+      dscpOf: (vm) => dscpFor(plan, {kind: 'tenant', tenant: vm.tenant}), peerOwns: (vni, vip, qpn) => this.peerOwns(vni, vip, qpn), vpc: {
+        members: (vni) => plan.vms.filter((v) => v.vni === vni && (v.mode === 'masq' || v.mode === 'freeflow')).map((v) => v.vip),
+        routes: (vni, routes) => this.rnicRequest({type: 'setVpcRoutes', vni, routes}),
+        qp: (qpn, vni, trafficClass) => this.rnicRequest({type: 'setVpcQp', qpn, vni, trafficClass}),
+      }})
   }
 
   /**
@@ -85,6 +89,12 @@ export class HostAgent {
     const {rpcCall} = await import('../lab/rpc.js')
     const r = await rpcCall<{owns: boolean}>(path.join(this.socketDir, socketNames.host(host.index)), 'ownsQp', {vni, vip, qpn}, 5000)
     return r.owns === true
+  }
+
+  /** A trusted RNIC command (setVpc*): an RnicError answer becomes an exception for the backend. */
+  private async rnicRequest(m: Record<string, unknown>): Promise<void> {
+    const r = await this.rnicChannel.request(m, 5000) as {errno?: number; message?: string}
+    if (typeof r?.errno === 'number') throw new Error(`${String(m.type)}: ${r.message}`)
   }
 
   /** sriov: the VF's rate limiter at its tenant's rate (src/fabric/vf-limiter.ts); other modes: none here. */
@@ -392,6 +402,8 @@ export class HostAgent {
       registryChanged: () => {
         this.lookups.clear()
         this.cm.rulesChanged()
+        // UD renaming tables in the RNIC are rebuilt from fresh lookups (a moved VM's vIP points at its new host)
+        void this.backend.refreshVpc().catch((err: unknown) => log(`refreshing VPC tables: ${(err as Error).message}`))
         return {ok: true}
       },
       // another host's backend checks a tenant-named destination QPN (C11)

@@ -144,6 +144,10 @@ serve(parent, async (m: {type: string; [k: string]: any}) => {
       loop.kick()
       return r
     }
+    case 'setVpcRoutes': // from the host agent only (trusted): a VNI's vIP -> host table for UD renaming (rnic/vpc.ts)
+      return rnic.setVpcRoutes({vni: m.vni, routes: m.routes})
+    case 'setVpcQp':
+      return rnic.setVpcQp({qpn: m.qpn, vni: m.vni, trafficClass: m.trafficClass})
     case 'fabricProbe': { // from the host agent: an open-loop provider-class stream to another host (src/fabric/probe.ts)
       if (!fabric) throw new Error('fabricProbe: this lab\'s fabric is transparent (no model to probe)')
       const r = fabric.probe.run(m.probe)

@@ -10,6 +10,7 @@ import type {Cq} from './cq.js'
 import type {Mr} from './mr.js'
 import {modifyQpIsOk} from './qp-table.js'
 import type {RateGroup} from './ratelimit.js'
+import type {VpcContext} from './vpc.js'
 import {Ring, roundPow2} from './queue.js'
 import {Task} from './task.js'
 
@@ -188,6 +189,8 @@ export class Qp {
   retransDeadline = Infinity
   rateDeadline = Infinity
   rate: RateGroup | undefined
+  /** masq/freeflow UD: the QP's VPC (set by the backend); UD WQEs name vIPs that the RNIC renames (vpc.ts). */
+  vpc: VpcContext | undefined
   rnrDeadline = Infinity
 
   // responder (qp->resp)

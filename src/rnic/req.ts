@@ -14,6 +14,7 @@ import * as Q from './queue.js'
 import {type Qp, RXE_MAX_PKT_PER_ACK, RXE_MAX_UNACKED_PSNS, type SendWqe, WqeState} from './qp.js'
 import type {Rnic} from './rnic.js'
 import {initTx, sendPkt, stageTx} from './tx.js'
+import {VPC_UNREACHABLE} from './vpc.js'
 
 const TWO32 = 4294967296
 const MAX_MSG = 2 ** 31
@@ -248,7 +249,26 @@ function load(nic: Rnic, qp: Qp): ReqState {
     ctx.status = st
     return ReqState.WQE_ERROR
   }
+  if (qp.vpc) return renameUd(nic, qp, ctx.w)
   ctx.w.state = WqeState.READY
+  return ReqState.CHECK_FENCE
+}
+
+/**
+ * RConnrename for UD (vpc.ts): the WQE's vIP becomes its host's underlay address and the traffic class the
+ * tenant's. A vIP outside the QP's VPC is never sent: counted, and the WQE completes as rxe completes a UD send
+ * it cannot route (init_req_packet fails -> IB_WC_LOC_QP_OP_ERR, the QP goes to ERR).
+ */
+function renameUd(nic: Rnic, qp: Qp, w: SendWqe): ReqState {
+  const wire = qp.vpc!.routes.get(w.ahIp)
+  if (wire === undefined) {
+    nic.drops.inc(VPC_UNREACHABLE)
+    ctx.status = WcStatus.LOC_QP_OP_ERR
+    return ReqState.WQE_ERROR
+  }
+  w.ahIp = wire
+  w.ahTclass = qp.vpc!.trafficClass
+  w.state = WqeState.READY
   return ReqState.CHECK_FENCE
 }
 

@@ -2,6 +2,7 @@
 // (poll, receive, nextDeadline). Command results are structured-cloneable plain objects; errors are results
 // {errno, message}, never exceptions, so the MasQ backend can relay them over a MessagePort unchanged.
 
+import {VpcTables} from './vpc.js'
 import {AsyncEvent, Errno, Mtu, QpAttrMask, QpState, QpType} from '../rdma-constants.js'
 import {FrameEncoder, FRAME_OVERHEAD} from '../wire/frame.js'
 import {PacketView} from '../wire/packet.js'
@@ -121,6 +122,7 @@ export class Rnic {
   private nextQpn = 17 // RXE_MIN_QP_INDEX 16 is the GSI's neighbour; user QPs start above it
 
   private readonly rateGroups = new Map<string, RateGroup>()
+  readonly vpcTables = new VpcTables()
   readonly portCounters = new Counters()
   readonly drops = new DropCounters()
   readonly gsi: Gsi = new Gsi(this) // QP1: CM MADs (src/rnic/gsi.ts)
@@ -385,6 +387,28 @@ export class Rnic {
     }
     this.rateGroups.set(a.group, g)
     return {}
+  }
+
+  /**
+   * masq/freeflow (trusted: the host agent only): put a UD QP into its VPC. Its WQEs' destinations are then vIPs,
+   * renamed per WQE to host underlay addresses from the VNI's table (vpc.ts), and its frames carry the tenant's
+   * traffic class whatever the AH says.
+   */
+  setVpcQp(a: {qpn: number; vni: number; trafficClass: number}): Record<string, never> | RnicError {
+    const qp = this.qps.get(a?.qpn)
+    if (!qp) return fail(Errno.EINVAL, `no QP ${String(a?.qpn)}`)
+    if (qp.type !== QpType.UD) return fail(Errno.EINVAL, `setVpcQp: QP ${a.qpn} is not UD (RC/UC are renamed at modify_qp)`)
+    if (!Number.isInteger(a.vni) || a.vni < 0 || a.vni > 0xffffff) return fail(Errno.EINVAL, 'bad vni')
+    if (!Number.isInteger(a.trafficClass) || a.trafficClass < 0 || a.trafficClass > 255) return fail(Errno.EINVAL, 'bad trafficClass')
+    qp.vpc = {vni: a.vni, trafficClass: a.trafficClass, routes: this.vpcTables.routes(a.vni)}
+    return {}
+  }
+
+  /** Replace a VNI's vIP -> host underlay table (trusted: the host agent, from its cached controller lookups). */
+  setVpcRoutes(a: {vni: number; routes: Array<[string, string]>}): Record<string, never> | RnicError {
+    if (!Number.isInteger(a?.vni) || !Array.isArray(a.routes)) return fail(Errno.EINVAL, 'setVpcRoutes needs {vni, routes[]}')
+    const err = this.vpcTables.set(a.vni, a.routes)
+    return err ? fail(Errno.EINVAL, err) : {}
   }
 
   /** Live object counts (the baseline the attack suite compares after teardown). */

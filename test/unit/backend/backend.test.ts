@@ -111,7 +111,8 @@ describe('Backend', () => {
   it('refuses raw QPs, controlled Q_Keys and a re-pointed destination QPN, and audits them', async () => {
     const rnic = new Rnic({name: 'rxe0', gids: ['192.168.0.1']})
     const audit = memoryAudit()
-    const backend = new Backend({audit, hostGids: ['192.168.0.1'], lookup: async (_vni, vip) => (vip === '10.0.0.2' ? {wireIp: '192.168.0.2'} : null)})
+    const backend = new Backend({audit, hostGids: ['192.168.0.1'], lookup: async (_vni, vip) => (vip === '10.0.0.2' ? {wireIp: '192.168.0.2'} : null),
+      vpc: {members: () => [], routes: async () => {}, qp: async () => {}}})
     const a = attach(backend, rnic, vm('a', 'masq'))
     const ctx = await openDevice(a.channel)
     const pd = await ctx.allocPd()
