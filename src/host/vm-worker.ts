@@ -52,6 +52,7 @@ const cmLink = {
 const cms = new Set<RemoteCm>()
 
 let runs = 0
+const finishedRuns: TrackingChannel[] = []
 let failures = 0
 
 async function run(m: {workload: string; role: WorkloadContext['role']; runId: string; peer?: WorkloadContext['peer']; params?: Record<string, unknown>}): Promise<unknown> {
@@ -60,7 +61,10 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   const name = d.vm.name
   const cm = new RemoteCm(cmLink)
   cms.add(cm)
-  // what the run creates is destroyed when it ends, as a process exit releases its verbs objects
+  // What a finished run created is destroyed when the VM's next run starts, as a process exit releases its verbs
+  // objects. Not at the end of the run: the server side of a pair may return while its peer still reads its memory.
+  // Runs still going (a VM may run several at once) keep theirs.
+  for (const t of finishedRuns.splice(0)) await t.releaseAll()
   const verbs = new TrackingChannel(channel)
   try {
     const workload = await loadWorkload(m.workload)
@@ -83,7 +87,7 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   } finally {
     cm.destroyAll()
     cms.delete(cm)
-    await verbs.releaseAll()
+    finishedRuns.push(verbs)
   }
 }
 
