@@ -61,6 +61,10 @@ const cms = new Set<RemoteCm>()
 
 let runs = 0
 let failures = 0
+// What a finished run created is destroyed when the VM's next run starts, as a process exit releases its verbs
+// objects. Not at the end of the run: the server side of a pair may return while its peer still reads its memory.
+// Runs still going (a VM may run several at once) keep theirs.
+const finishedRuns: Array<{releaseAll(): Promise<unknown>}> = []
 
 async function run(m: {workload: string; role: WorkloadContext['role']; runId: string; peer?: WorkloadContext['peer']; members?: string[];
   peers?: Record<string, string>; params?: Record<string, unknown>}): Promise<unknown> {
@@ -70,10 +74,10 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
   let cm: RemoteCm | undefined
   let tracked: InstanceType<Libs['verbs']['TrackingChannel']> | undefined
   try {
+    for (const t of finishedRuns.splice(0)) await t.releaseAll()
     const {verbs, CmProxy, loadWorkload, channel} = await load()
     cm = new CmProxy(cmLink)
     cms.add(cm)
-    // what the run creates is destroyed when it ends, as a process exit releases its verbs objects
     const t = (tracked = new verbs.TrackingChannel(channel))
     const workload = await loadWorkload(m.workload)
     const ctx: WorkloadContext = {
@@ -97,7 +101,7 @@ async function run(m: {workload: string; role: WorkloadContext['role']; runId: s
       cm.destroyAll()
       cms.delete(cm)
     }
-    await tracked?.releaseAll()
+    if (tracked) finishedRuns.push(tracked)
   }
 }
 
