@@ -61,25 +61,18 @@ const num = (v: number) => (v >= 100 ? v.toFixed(0) : v.toPrecision(3))
 
 const vs = (r: number | null | undefined) => (r === null || r === undefined ? '' : ` (masq/sriov ${r.toFixed(2)})`)
 
-/** Scenarios the quick form runs (attack-test has no quick selection yet): one per class of check. */
-export const QUICK_SCENARIOS = 'C01,C02,C03,C05,C10,C12,C14'
-
+/**
+ * The attack suite as `masq attack-test` runs it (src/attacks/suite.ts): RNIC-level scenarios in process, backend
+ * scenarios in the embedded attack-test lab; --quick runs its representative subset.
+ */
 export async function attackStep(outDir: string, o: {quick: boolean}): Promise<StepOutput> {
-  const {selectScenarios} = await import('../attacks/registry.js')
-  const {InProcessEnv} = await import('../attacks/inprocess-env.js')
-  const {runSuite} = await import('../attacks/runner.js')
-  const scenarios = selectScenarios(o.quick ? QUICK_SCENARIOS : undefined)
-  const env = new InProcessEnv({seed: 1})
-  let suite
-  try {
-    suite = await runSuite(env, scenarios, {seed: 1, timeoutMs: 30_000})
-  } finally {
-    await env.close()
-  }
+  const {runAttackSuite} = await import('../attacks/suite.js')
+  const suite = await runAttackSuite({quick: o.quick, seed: 1})
+  const env = {kind: suite.env}
   fs.writeFileSync(path.join(outDir, 'attacks.json'), JSON.stringify(suite, null, 2) + '\n')
   const t = suite.totals
   const lines = [`${suite.results.length} attacks from the catalogue (env: ${env.kind}): ${t.blocked} blocked, ${t.expected} expected behaviour, ` +
-    `${t.exposed} exposed (documented), ${t.LEAKED} LEAKED, ${t.error} errors, ${t.skipped} skipped (they need the lab-backed env)`]
+    `${t.exposed} exposed (documented), ${t.LEAKED} LEAKED, ${t.error} errors, ${t.skipped} skipped`]
   const blocked = suite.results.filter((r) => r.verdict === 'blocked').slice(0, 4)
   for (const r of blocked) lines.push(`  ${r.id} ${r.title}: blocked (${r.signal})`)
   for (const r of suite.results.filter((x) => x.verdict === 'LEAKED' || x.verdict === 'error')) lines.push(`  ${r.id} ${r.title}: ${r.verdict}: ${r.reason ?? ''}`)
