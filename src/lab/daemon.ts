@@ -20,18 +20,31 @@ export function daemonArgs(argv = process.argv.slice(2)): DaemonArgs {
 }
 
 /**
- * Tell `masq up` about a start-up step, one JSON line on its readiness socket (src/lab/ready.ts). Never fails:
- * an `up` that is gone (killed, or a lab started by other means) has nobody to tell.
+ * Tell `masq up` about a start-up step, one JSON line on its readiness socket (src/lab/ready.ts). Never fails;
+ * resolves false when nobody was there to tell (an `up` killed while starting us), true when delivered or when
+ * the process was started without a readiness socket.
  */
-export function announce(args: DaemonArgs, msg: {event: 'ready' | 'vms'; ok?: boolean; error?: string}): Promise<void> {
+export function announce(args: DaemonArgs, msg: {event: 'ready' | 'vms'; ok?: boolean; error?: string}): Promise<boolean> {
   const socket = args.ready
-  if (!socket) return Promise.resolve()
+  if (!socket) return Promise.resolve(true)
   return new Promise((resolve) => {
-    const s = net.createConnection(socket)
-    s.on('error', () => resolve())
-    s.on('close', () => resolve())
+    let connected = false
+    const s = net.createConnection(socket, () => (connected = true))
+    s.on('error', () => resolve(false))
+    s.on('close', () => resolve(connected))
     s.end(JSON.stringify({node: args.node, pid: process.pid, ...msg}) + '\n')
   })
+}
+
+/**
+ * An `up` that was killed (SIGKILL, so no rollback ran) may have started us without recording our pid: nobody
+ * could stop us then. A lab process that cannot tell `up` it is ready stops itself instead.
+ */
+export async function readyOrExit(args: DaemonArgs, stop: (reason: string) => Promise<void>): Promise<void> {
+  if (await announce(args, {event: 'ready'})) return
+  log(`${args.node}: masq up is gone before this process was ready (nobody on ${args.ready}): stopping`)
+  await stop('masq up is gone').catch(() => undefined)
+  process.exit(1)
 }
 
 export function log(msg: string): void {

@@ -40,7 +40,7 @@ describe('docs/index.md walk-through', () => {
     expect(run.exitCode, run.stdout + run.stderr).toBe(0)
     expect(JSON.parse(run.stdout)).toMatchObject({ok: true, client: {result: {sent: 2}}, server: {result: {received: 'hi'}}})
     expect((await masq(['down', 'two-host'])).exitCode).toBe(0)
-    const cap = await masq(['capture', 'two-host', '-o', 'lab.pcap'])
+    const cap = await masq(['capture', 'lab.yaml', '-o', 'lab.pcap']) // down removed the name from the registry
     expect(cap.exitCode, cap.stderr).toBe(0)
     const t = spawnSync('tshark', ['-r', path.join(dir, 'lab.pcap'), ...TSHARK_BASE, '-Y', 'infiniband.cm.req', '-T', 'fields',
       '-e', 'ip.src', '-e', 'ip.dst', '-e', 'infiniband.cm.req.ip_cm.sip4', '-e', 'infiniband.cm.req.ip_cm.dip4'], {encoding: 'utf8'})
