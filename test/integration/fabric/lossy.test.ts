@@ -1,11 +1,10 @@
 // Issue 5/6 over the real path: a lab whose fabric drops 5% of the frames on every downlink (seeded, in the
 // RNIC workers' fabric model) runs the smoke workload and the built-ins pingpong, bw and allreduce (small) to
 // completion with verified data: RoCE's go-back-N and the CM's MAD retries carry them.
-import fs from 'node:fs'
 import path from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {rpcCall} from '../../../src/lab/rpc.js'
-import {cli, ensureBuilt, tempDir, type Cli} from '../lab/helpers.js'
+import {type Cli, useLab} from '../lab/helpers.js'
 
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures')
 
@@ -14,21 +13,7 @@ let masq: Cli
 let topo: string
 let up: any
 
-beforeAll(async () => {
-  await ensureBuilt()
-  dir = tempDir('fab-lossy')
-  masq = cli(path.join(dir, 'data'))
-  topo = path.join(dir, 'lossy.yaml')
-  fs.copyFileSync(path.join(FIXTURES, 'lossy.yaml'), topo)
-  const r = await masq.run(['up', topo, '--json'])
-  expect(r.exitCode, r.stderr).toBe(0)
-  up = JSON.parse(r.stdout)
-}, 180_000)
-
-afterAll(async () => {
-  await masq.run(['down', '--all'])
-  fs.rmSync(dir, {recursive: true, force: true})
-})
+useLab('fab-lossy', path.join(FIXTURES, 'lossy.yaml'), (l) => ({dir, masq, topo, up} = l))
 
 async function run(workload: string, params: Record<string, number> = {}): Promise<any> {
   const args = ['run', topo, workload, '--vm', 'v1', '--peer', 'v2', '--json', '--timeout', '120']

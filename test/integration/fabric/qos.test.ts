@@ -2,11 +2,10 @@
 // share a fully loaded uplink measure within 10% of 2:1; provider traffic (the CM's MADs, DSCP 48, strict priority
 // 0) keeps ≥ 90% of its rate while an unlimited tenant floods that uplink. Ratios are measured side by side in one
 // lab, never absolute speeds, and the link rates are low enough for a loaded 2-core machine.
-import fs from 'node:fs'
 import path from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {rpcCall} from '../../../src/lab/rpc.js'
-import {cli, ensureBuilt, tempDir, type Cli} from '../lab/helpers.js'
+import {type Cli, useLab} from '../lab/helpers.js'
 
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures')
 
@@ -15,21 +14,7 @@ let masq: Cli
 let topo: string
 let up: any
 
-beforeAll(async () => {
-  await ensureBuilt()
-  dir = tempDir('fab-qos')
-  masq = cli(path.join(dir, 'data'))
-  topo = path.join(dir, 'qos.yaml')
-  fs.copyFileSync(path.join(FIXTURES, 'qos.yaml'), topo)
-  const r = await masq.run(['up', topo, '--json'])
-  expect(r.exitCode, r.stderr).toBe(0)
-  up = JSON.parse(r.stdout)
-}, 180_000)
-
-afterAll(async () => {
-  await masq.run(['down', '--all'])
-  fs.rmSync(dir, {recursive: true, force: true})
-})
+useLab('fab-qos', path.join(FIXTURES, 'qos.yaml'), (l) => ({dir, masq, topo, up} = l))
 
 async function run(workload: string, vm: string, peer: string, params: Record<string, number>): Promise<any> {
   const args = ['run', topo, workload, '--vm', vm, '--peer', peer, '--json', '--timeout', '120']

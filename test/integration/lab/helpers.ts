@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa} from 'execa'
+import {afterAll, beforeAll, expect} from 'vitest'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 export const PLANS = path.join(ROOT, 'test', 'fixtures', 'plans')
@@ -118,4 +119,29 @@ export function processesMentioning(needle: string): number[] {
     } catch {}
   }
   return out
+}
+
+export interface Lab {dir: string; masq: Cli; topo: string; up: any}
+
+/**
+ * One lab for a test file: `source` copied into a fresh temp dir, `masq up` (plus `upArgs`, e.g. --capture) before
+ * the tests, `masq down --all` and the dir removed after. `onUp` hands the lab to the file's own variables.
+ */
+export function useLab(prefix: string, source: string, onUp: (lab: Lab) => void, upArgs: string[] = []): void {
+  let dir: string | undefined
+  let masq: Cli | undefined
+  beforeAll(async () => {
+    await ensureBuilt()
+    dir = tempDir(prefix)
+    masq = cli(path.join(dir, 'data'))
+    const topo = path.join(dir, path.basename(source))
+    fs.copyFileSync(source, topo)
+    const r = await masq.run(['up', topo, ...upArgs, '--json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    onUp({dir, masq, topo, up: JSON.parse(r.stdout)})
+  }, 180_000)
+  afterAll(async () => {
+    if (masq) await masq.run(['down', '--all'])
+    if (dir) fs.rmSync(dir, {recursive: true, force: true})
+  })
 }

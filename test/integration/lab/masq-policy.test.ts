@@ -9,7 +9,7 @@ import {spawnSync} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {readAuditFile} from '../../../src/backend/audit.js'
 import {rpcCall} from '../../../src/lab/rpc.js'
-import {cli, ensureBuilt, tempDir, type Cli} from './helpers.js'
+import {type Cli, useLab} from './helpers.js'
 
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures')
 const PAIR = path.join(FIXTURES, 'cm-pair.mjs')
@@ -19,21 +19,7 @@ let masq: Cli
 let topo: string
 let up: any
 
-beforeAll(async () => {
-  await ensureBuilt()
-  dir = tempDir('policy')
-  masq = cli(path.join(dir, 'data'))
-  topo = path.join(dir, 'masq-policy.yaml')
-  fs.copyFileSync(path.join(FIXTURES, 'masq-policy.yaml'), topo)
-  const r = await masq.run(['up', topo, '--capture', '--json'])
-  expect(r.exitCode, r.stderr).toBe(0)
-  up = JSON.parse(r.stdout)
-}, 180_000)
-
-afterAll(async () => {
-  await masq.run(['down', '--all'])
-  fs.rmSync(dir, {recursive: true, force: true})
-})
+useLab('policy', path.join(FIXTURES, 'masq-policy.yaml'), (l) => ({dir, masq, topo, up} = l), ['--capture'])
 
 const run = async (vm: string, peer: string | undefined, params: Record<string, string | number>) => {
   const args = ['run', topo, PAIR, '--vm', vm, ...(peer ? ['--peer', peer] : []), '--json', '--timeout', '90']

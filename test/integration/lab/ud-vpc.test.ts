@@ -1,30 +1,16 @@
 // RConnrename for UD over the real path: rdma_cm UD (SIDR) and datagrams between masq VMs and between freeflow VMs
 // on two hosts, captured; tshark shows only the hosts' underlay addresses in every IP header (the VMs' AHs name
 // vIPs, their RNICs rename each WQE) and the tenant's DSCP on every tenant datagram.
-import fs from 'node:fs'
 import path from 'node:path'
 import {spawnSync} from 'node:child_process'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ROOT, cli, ensureBuilt, tempDir, type Cli} from './helpers.js'
+import {describe, expect, it} from 'vitest'
+import {ROOT, type Cli, useLab} from './helpers.js'
 
 let dir: string
 let masq: Cli
 let topo: string
 
-beforeAll(async () => {
-  await ensureBuilt()
-  dir = tempDir('ud-vpc')
-  masq = cli(path.join(dir, 'data'))
-  topo = path.join(dir, 'modes.yaml')
-  fs.copyFileSync(path.join(ROOT, 'examples', 'modes.yaml'), topo)
-  const r = await masq.run(['up', topo, '--capture', '--json'])
-  expect(r.exitCode, r.stderr).toBe(0)
-}, 180_000)
-
-afterAll(async () => {
-  await masq.run(['down', '--all'])
-  fs.rmSync(dir, {recursive: true, force: true})
-})
+useLab('ud-vpc', path.join(ROOT, 'examples', 'modes.yaml'), (l) => ({dir, masq, topo} = l), ['--capture'])
 
 describe('UD between VPC VMs: only underlay addresses on the wire', () => {
   for (const [a, b] of [['masq1', 'masq2'], ['ff1', 'ff2']]) {

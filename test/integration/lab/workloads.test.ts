@@ -4,8 +4,8 @@
 // its VM and host working, and --in-process from the built CLI.
 import fs from 'node:fs'
 import path from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ROOT, cli, ensureBuilt, tempDir, type Cli} from './helpers.js'
+import {describe, expect, it} from 'vitest'
+import {ROOT, type Cli, useLab} from './helpers.js'
 
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures')
 
@@ -13,20 +13,7 @@ let dir: string
 let masq: Cli
 let plan: string // fixtures/four-vms.yaml: vm1, vm2 on host1; vm3, vm4 on host2; tenant acme
 
-beforeAll(async () => {
-  await ensureBuilt()
-  dir = tempDir('workloads')
-  masq = cli(path.join(dir, 'data'))
-  plan = path.join(dir, 'four-vms.yaml')
-  fs.copyFileSync(path.join(FIXTURES, 'four-vms.yaml'), plan)
-  const u = await masq.run(['up', plan, '--json'])
-  expect(u.exitCode, u.stderr).toBe(0)
-}, 180_000)
-
-afterAll(async () => {
-  await masq.run(['down', '--all'])
-  fs.rmSync(dir, {recursive: true, force: true})
-})
+useLab('workloads', path.join(FIXTURES, 'four-vms.yaml'), (l) => ({dir, masq, topo: plan} = l))
 
 const run = (...args: string[]) => masq.run(['run', plan, ...args, '--timeout', '120'])
 const lastLine = (s: string) => s.trimEnd().split('\n').at(-1)

@@ -1,36 +1,18 @@
 // The backend relays control verbs of hyv/masq/freeflow VMs to the RNIC and keeps per-VM ownership: a VM cannot
 // name another VM's PD, CQ, QP or MR, cannot take QP1, and registers only its own memory. In freeflow the doorbell
 // is relayed through the backend's thread.
-import {MessageChannel, type MessagePort} from 'node:worker_threads'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {Backend} from '../../../src/backend/backend.js'
 import {QuotaLedger} from '../../../src/backend/quota.js'
 import {Errno, QpAttrMask, QpState, QpType} from '../../../src/rdma-constants.js'
 import {ipString} from '../../../src/rnic/av.js'
+import {attach, testVm} from './attach.js'
 import {memoryAudit, tenants} from './fixtures.js'
 import {Rnic} from '../../../src/rnic/rnic.js'
 import type {Vm} from '../../../src/topology/types.js'
-import {MessagePortChannel, openDevice, serveRnic, VerbsError, VmMemory} from '../../../src/verbs/index.js'
+import {openDevice, VerbsError, VmMemory} from '../../../src/verbs/index.js'
 
-const ports: MessagePort[] = []
-afterEach(() => {
-  for (const p of ports.splice(0)) p.close()
-})
-
-function vm(name: string, mode: Vm['mode']): Vm {
-  return {name, index: 0, tenant: 't', vni: 1, host: 'h', mode, vip: '10.0.0.1', deviceIp: '10.0.0.1', wireIp: '192.168.0.1',
-    gid: '::ffff:10.0.0.1', mac: '02:00:0a:00:00:01', securityGroups: [], memoryBytes: 1 << 16}
-}
-
-function attach(backend: Backend, rnic: Rnic, v: Vm) {
-  const toRnic = new MessageChannel()
-  const virtio = new MessageChannel()
-  ports.push(toRnic.port1, toRnic.port2, virtio.port1, virtio.port2)
-  serveRnic(toRnic.port2, rnic)
-  const mem = new VmMemory(1 << 16)
-  backend.attach(v, virtio.port1, toRnic.port1, mem.sab)
-  return {mem, channel: new MessagePortChannel(virtio.port2)}
-}
+const vm = (name: string, mode: Vm['mode']): Vm => testVm(name, {mode})
 
 describe('Backend', () => {
   it('relays control verbs through per-VM handle tables: another VM\'s objects cannot be named', async () => {

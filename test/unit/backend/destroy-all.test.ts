@@ -1,33 +1,15 @@
 // A VM that crashes or exits leaves nothing behind: Backend.destroyAll destroys every object the backend holds for
 // it on the RNIC (QPs first), returns its quota, leaves its QPs' rate-limit group and counts what it released.
-import {MessageChannel, type MessagePort} from 'node:worker_threads'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {Backend} from '../../../src/backend/backend.js'
 import {QuotaLedger} from '../../../src/backend/quota.js'
 import {Rnic} from '../../../src/rnic/rnic.js'
 import type {Vm} from '../../../src/topology/types.js'
-import {MessagePortChannel, openDevice, serveRnic, VmMemory} from '../../../src/verbs/index.js'
+import {openDevice} from '../../../src/verbs/index.js'
+import {attach, testVm} from './attach.js'
 import {memoryAudit, tenants} from './fixtures.js'
 
-const ports: MessagePort[] = []
-afterEach(() => {
-  for (const p of ports.splice(0)) p.close()
-})
-
-function vm(name: string, tenant: string): Vm {
-  return {name, index: 0, tenant, vni: 100, host: 'h', mode: 'masq', vip: '10.0.0.1', deviceIp: '10.0.0.1', wireIp: '192.168.0.1',
-    gid: '::ffff:10.0.0.1', mac: '02:00:0a:00:00:01', securityGroups: [], memoryBytes: 1 << 16}
-}
-
-function attach(backend: Backend, rnic: Rnic, v: Vm) {
-  const toRnic = new MessageChannel()
-  const virtio = new MessageChannel()
-  ports.push(toRnic.port1, toRnic.port2, virtio.port1, virtio.port2)
-  serveRnic(toRnic.port2, rnic)
-  const mem = new VmMemory(1 << 16)
-  backend.attach(v, virtio.port1, toRnic.port1, mem.sab)
-  return {mem, channel: new MessagePortChannel(virtio.port2)}
-}
+const vm = (name: string, tenant: string): Vm => testVm(name, {tenant, vni: 100})
 
 describe('Backend.destroyAll', () => {
   it('returns the RNIC to its baseline, releases the quota and the rate-limit membership, and counts', async () => {

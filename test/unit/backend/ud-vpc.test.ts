@@ -1,32 +1,19 @@
 // RConnrename for UD, backend side: a masq/freeflow UD QP gets its VPC context in the RNIC at create (its VNI's
 // vIP -> host table from the cached lookups, the tenant's traffic class); the tables are rebuilt on a registry
 // change; hyv/sriov/bare UD QPs are untouched; without a way to program the RNIC a VPC UD QP is refused.
-import {MessageChannel, type MessagePort} from 'node:worker_threads'
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {Backend, type BackendOptions} from '../../../src/backend/backend.js'
 import {Errno} from '../../../src/rdma-constants.js'
 import {isRnicError, Rnic} from '../../../src/rnic/rnic.js'
 import type {Vm} from '../../../src/topology/types.js'
-import {MessagePortChannel, openDevice, serveRnic, VmMemory} from '../../../src/verbs/index.js'
+import {openDevice} from '../../../src/verbs/index.js'
+import {attach, testVm} from './attach.js'
 
-const ports: MessagePort[] = []
-afterEach(() => {
-  for (const p of ports.splice(0)) p.close()
-})
-
-function vm(name: string, mode: Vm['mode'], vni = 1): Vm {
-  return {name, index: 0, tenant: 't', vni, host: 'h', mode, vip: '10.0.0.1', deviceIp: '10.0.0.1', wireIp: '192.168.0.1',
-    gid: '::ffff:10.0.0.1', mac: '02:00:0a:00:00:01', securityGroups: [], memoryBytes: 1 << 16}
-}
+const vm = (name: string, mode: Vm['mode'], vni = 1): Vm => testVm(name, {mode, vni})
 
 async function udQp(backend: Backend, rnic: Rnic, v: Vm) {
-  const toRnic = new MessageChannel()
-  const virtio = new MessageChannel()
-  ports.push(toRnic.port1, toRnic.port2, virtio.port1, virtio.port2)
-  serveRnic(toRnic.port2, rnic)
-  const mem = new VmMemory(1 << 16)
-  backend.attach(v, virtio.port1, toRnic.port1, mem.sab)
-  const ctx = await openDevice(new MessagePortChannel(virtio.port2), {memory: mem})
+  const {mem, channel} = attach(backend, rnic, v)
+  const ctx = await openDevice(channel, {memory: mem})
   const pd = await ctx.allocPd()
   const cq = await ctx.createCq(8)
   return pd.createQp({type: 'UD', sendCq: cq, recvCq: cq, cap: {}})
