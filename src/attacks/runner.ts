@@ -70,16 +70,7 @@ export async function runScenario(env: AttackEnv, victim: VictimWorkload, s: Sce
     await victim.begin()
     const baseline = new Map(env.hosts().map((h) => [h, env.objects(h)]))
     const scope = env.beginScope()
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([s.run(env, ctx), new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
-      })])
-    } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
-    } finally {
-      clearTimeout(timer)
-    }
+    error = await runBounded(() => s.run(env, ctx), timeoutMs)
     await env.endScope(scope)
     await env.settle()
     invariants.push(...await victim.check())
@@ -115,5 +106,20 @@ export async function runSuite(env: AttackEnv, scenarios: readonly Scenario[], o
   return {
     version: RESULTS_VERSION, env: env.description, capabilities: [...env.capabilities], seed,
     durationMs: Math.round(performance.now() - t0), victim: victim.summary(), totals, exitCode: exitCodeFor(results), results,
+  }
+}
+
+/** Run a scenario body with a wall-time bound: a hung scenario is an error string, not a hung suite. */
+export async function runBounded(body: () => Promise<unknown>, timeoutMs: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([body(), new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
+    })])
+    return undefined
+  } catch (e) {
+    return e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+  } finally {
+    clearTimeout(timer)
   }
 }

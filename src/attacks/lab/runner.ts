@@ -5,6 +5,7 @@ import crypto from 'node:crypto'
 import type {AuditKind} from '../../backend/audit.js'
 import {mulberry32} from '../../rnic/port.js'
 import {judge, signalSummary} from '../judge.js'
+import {runBounded} from '../runner.js'
 import type {LabEnv} from '../lab-env.js'
 import type {AttackerModel, Check, Probe, ScenarioResult} from '../types.js'
 import type {StepRecord} from './record.js'
@@ -78,16 +79,7 @@ export async function runLabScenario(env: LabEnv, victim: LabVictim, s: LabScena
     const baseline = new Map<string, Record<string, number>>()
     for (const h of env.hosts()) baseline.set(h, (await env.observe(h)).objects)
     const since = Date.now()
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([s.run(env, ctx), new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
-      })])
-    } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
-    } finally {
-      clearTimeout(timer)
-    }
+    error = await runBounded(() => s.run(env, ctx), timeoutMs)
     invariants.push(...await victim.check())
     invariants.push(await objectsBack(env, baseline))
     if (s.audit) {

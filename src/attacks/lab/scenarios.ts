@@ -40,16 +40,9 @@ export const labC11: LabScenario = {
   async run(env, ctx) {
     // red1 lives on host1 like blue1 (the victim's peer): packets from it would pass rxe's check_addr at host2.
     // red's vIP 10.0.0.2 (red2) lives on host2, where the victim's QP is.
-    const tag = ctx.tag('holder')
-    const holder = env.step('red2', 'qp-holder', {tag})
-    holder.catch(() => undefined)
-    const {qpn} = await env.read<{qpn: number}>(`${tag}/holder`, 30_000)
-    try {
+    await withQpHolder(env, ctx, async (qpn) => {
       ctx.merge(await env.step('red1', 'c11', {victim: ctx.victim, via: env.vm('red2').vip, peerQpn: qpn}))
-    } finally {
-      await env.publish(`${tag}/holder-done`)
-      await holder
-    }
+    })
   },
 }
 
@@ -181,21 +174,13 @@ export const labC23: LabScenario = {
   },
 }
 
-
 export const labC18: LabScenario = {
   id: 'C18', catalogue: 'C18', title: 'spoofed source vIP / sgid_index', attackerModel: 'T1', quick: false,
   async run(env, ctx) {
-    const tag = ctx.tag('holder')
-    const holder = env.step('red2', 'qp-holder', {tag})
-    holder.catch(() => undefined)
-    const {qpn} = await env.read<{qpn: number}>(`${tag}/holder`, 30_000)
-    try {
+    await withQpHolder(env, ctx, async (qpn) => {
       // another VM's vIP in the same VPC, an unused vIP of the VPC, the host's underlay address
       ctx.merge(await env.step('red1', 'spoof', {foreign: [env.vm('red2').vip, '10.0.0.254', env.plan.hosts[0]!.underlay], peer: env.vm('red2').vip, peerQpn: qpn}))
-    } finally {
-      await env.publish(`${tag}/holder-done`)
-      await holder
-    }
+    })
   },
 }
 
@@ -290,3 +275,17 @@ export const labC26: LabScenario = {
 export const LAB_SCENARIOS: readonly LabScenario[] = [labC09, labC11, labC14b, labC17, labC18, labC19, labC20, labC21, labC23, labC25, labC26]
 
 export type {LabScenarioContext}
+
+/** red2 holds a connected-looking QP (the "qp-holder" step) while `body` runs against its QPN. */
+async function withQpHolder(env: LabEnv, ctx: LabScenarioContext, body: (qpn: number) => Promise<void>): Promise<void> {
+  const tag = ctx.tag('holder')
+  const holder = env.step('red2', 'qp-holder', {tag})
+  holder.catch(() => undefined)
+  const {qpn} = await env.read<{qpn: number}>(`${tag}/holder`, 30_000)
+  try {
+    await body(qpn)
+  } finally {
+    await env.publish(`${tag}/holder-done`)
+    await holder
+  }
+}
