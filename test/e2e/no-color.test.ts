@@ -17,7 +17,10 @@ const ESC = '\x1b['
 // FORCE_COLOR unset in every run; MASQ_DATA_DIR private
 const baseEnv = () => {
   const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'FORCE_COLOR' && k !== 'NO_COLOR') env[k] = v
+  // CI (set by most CI runners) makes supports-color answer 'no colour' even on a terminal: the positive control
+  // needs a plain terminal, so the variables that decide colour are left out
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !['FORCE_COLOR', 'NO_COLOR', 'CI', 'TERM'].includes(k)) env[k] = v
+  env.TERM = 'xterm-256color'
   env.MASQ_DATA_DIR = path.join(dir, 'data')
   return env
 }
