@@ -3,7 +3,7 @@
 // CPU to boot), then tells `masq up` twice on its readiness socket: 'ready' when the control socket listens,
 // 'vms' when every VM runs and the backend's controller link is up (so a workload can start right away).
 import path from 'node:path'
-import {announce, daemonArgs, log, onTerminate, readyOrExit} from '../lab/daemon.js'
+import {announce, daemonArgs, log, onTerminate, readyOrExit, watchRecorded} from '../lab/daemon.js'
 import {RpcServer} from '../lab/rpc.js'
 import {HostAgent} from './agent.js'
 
@@ -18,6 +18,7 @@ async function stop(reason: string): Promise<void> {
 }
 
 onTerminate(stop)
+watchRecorded(args, stop)
 const rnicUp = agent.start()
 const vmsUp = agent.startVms()
 vmsUp.catch(() => {}) // reported below, once the control socket listens

@@ -2,6 +2,7 @@
 // Kept free of oclif/ajv/listr2 so a process starts in tens of milliseconds.
 import fs from 'node:fs'
 import net from 'node:net'
+import path from 'node:path'
 import {parseArgs} from 'node:util'
 import type {ResolvedPlan} from '../topology/types.js'
 
@@ -41,10 +42,40 @@ export function announce(args: DaemonArgs, msg: {event: 'ready' | 'vms'; ok?: bo
  * could stop us then. A lab process that cannot tell `up` it is ready stops itself instead.
  */
 export async function readyOrExit(args: DaemonArgs, stop: (reason: string) => Promise<void>): Promise<void> {
-  if (await announce(args, {event: 'ready'})) return
+  if (await announce(args, {event: 'ready'})) return void clearInterval(recordWatch)
   log(`${args.node}: masq up is gone before this process was ready (nobody on ${args.ready}): stopping`)
   await stop('masq up is gone').catch(() => undefined)
   process.exit(1)
+}
+
+let recordWatch: NodeJS.Timeout | undefined
+const RECORD_GRACE_MS = 1000 // `up` records a pid in the same tick as the fork; Node takes longer than that to boot
+
+/**
+ * Until it is ready, a process started by `up` checks every 250 ms that the lab's state.json (next to the plan)
+ * lists its pid. An `up` SIGKILLed between the fork and that write leaves an unrecorded process that `down` cannot
+ * know of, and whose start may wait forever on peers that `down` stopped: it stops itself instead.
+ */
+export function watchRecorded(args: DaemonArgs, stop: (reason: string) => Promise<void>): void {
+  if (!args.ready) return
+  const stateFile = path.join(path.dirname(args.planFile), 'state.json')
+  const born = Date.now()
+  recordWatch = setInterval(() => {
+    if (Date.now() - born < RECORD_GRACE_MS) return
+    let listed = false
+    try {
+      const st = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as {processes?: Array<{pid?: number}>}
+      listed = !!st.processes?.some((p) => p.pid === process.pid)
+    } catch {
+      // gone (down removed it) or mid-write: a missing file counts as not listed, a torn one is read again
+      if (fs.existsSync(stateFile)) return
+    }
+    if (listed) return void clearInterval(recordWatch)
+    clearInterval(recordWatch)
+    log(`${args.node}: not recorded in ${stateFile} (masq up was killed before it could): stopping`)
+    void stop('not recorded by masq up').catch(() => undefined).finally(() => process.exit(1))
+  }, 250)
+  recordWatch.unref()
 }
 
 export function log(msg: string): void {
