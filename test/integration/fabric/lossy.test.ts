@@ -4,7 +4,7 @@
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {rpcCall} from '../../../src/lab/rpc.js'
-import {type Cli, useLab} from '../lab/helpers.js'
+import {type Cli, runJson, useLab} from '../lab/helpers.js'
 
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures')
 
@@ -16,15 +16,7 @@ let up: any
 useLab('fab-lossy', path.join(FIXTURES, 'lossy.yaml'), (l) => ({dir, masq, topo, up} = l))
 
 async function run(workload: string, params: Record<string, number> = {}): Promise<any> {
-  const args = ['run', topo, workload, '--vm', 'v1', '--peer', 'v2', '--json', '--timeout', '120']
-  for (const [k, v] of Object.entries(params)) args.push('--param', `${k}=${v}`)
-  const r = await masq.run(args)
-  let res: any
-  try {
-    res = JSON.parse(r.stdout)
-  } catch {
-    throw new Error(`masq run ${workload} failed: ${r.stderr}${r.stdout}`)
-  }
+  const res = await runJson(masq, topo, workload, 'v1', 'v2', params)
   expect(res.ok, JSON.stringify(res).slice(0, 2000)).toBe(true)
   return res
 }

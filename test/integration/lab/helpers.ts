@@ -145,3 +145,16 @@ export function useLab(prefix: string, source: string, onUp: (lab: Lab) => void,
     if (dir) fs.rmSync(dir, {recursive: true, force: true})
   })
 }
+
+/** `masq run <topo> <workload> --vm A [--peer B] --json`: the result document (a non-JSON answer throws with the output). */
+export async function runJson(masq: Cli, topo: string, workload: string, vm: string, peer: string | undefined,
+  params: Record<string, string | number> = {}, timeoutS = 120): Promise<any> {
+  const args = ['run', topo, workload, '--vm', vm, ...(peer ? ['--peer', peer] : []), '--json', '--timeout', String(timeoutS)]
+  for (const [k, v] of Object.entries(params)) args.push('--param', `${k}=${v}`)
+  const r = await masq.run(args)
+  try {
+    return JSON.parse(r.stdout)
+  } catch {
+    throw new Error(`masq run ${workload} failed: ${r.stderr}${r.stdout}`)
+  }
+}

@@ -9,7 +9,7 @@ import {spawnSync} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {readAuditFile} from '../../../src/backend/audit.js'
 import {rpcCall} from '../../../src/lab/rpc.js'
-import {type Cli, useLab} from './helpers.js'
+import {type Cli, runJson, useLab} from './helpers.js'
 
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures')
 const PAIR = path.join(FIXTURES, 'cm-pair.mjs')
@@ -21,16 +21,7 @@ let up: any
 
 useLab('policy', path.join(FIXTURES, 'masq-policy.yaml'), (l) => ({dir, masq, topo, up} = l), ['--capture'])
 
-const run = async (vm: string, peer: string | undefined, params: Record<string, string | number>) => {
-  const args = ['run', topo, PAIR, '--vm', vm, ...(peer ? ['--peer', peer] : []), '--json', '--timeout', '90']
-  for (const [k, v] of Object.entries(params)) args.push('--param', `${k}=${v}`)
-  const r = await masq.run(args)
-  try {
-    return JSON.parse(r.stdout)
-  } catch {
-    throw new Error(`masq run failed: ${r.stderr}${r.stdout}`)
-  }
-}
+const run = (vm: string, peer: string | undefined, params: Record<string, string | number>) => runJson(masq, topo, PAIR, vm, peer, params, 90)
 const ctlSocket = () => path.join(up.socketDir, 'ctl.sock')
 const audit = () => readAuditFile(path.join(up.labDir, 'audit.jsonl')).entries
 
