@@ -5,7 +5,7 @@ import path from 'node:path'
 import {AuditLog} from '../backend/audit.js'
 import {ConnectRateLimiter} from '../backend/connect-rate.js'
 import {RejReason} from '../rdma-constants.js'
-import {daemonArgs, log, memoryMiB, onTerminate, readyOrExit, watchRecorded} from '../lab/daemon.js'
+import {announce, daemonArgs, log, memoryMiB, onTerminate, watchRecorded} from '../lab/daemon.js'
 import {RpcClient, RpcError, RpcServer} from '../lab/rpc.js'
 import {socketNames} from '../lab/sockets.js'
 import {Admission} from './admission.js'
@@ -186,4 +186,4 @@ onTerminate(stop)
 watchRecorded(args, stop)
 await server.listen(args.socket)
 log(`controller of lab ${args.plan.name} listening on ${args.socket} (pid ${process.pid})`)
-await readyOrExit(args, stop)
+await announce(args, {event: 'ready'})

@@ -3,7 +3,7 @@
 // CPU to boot), then tells `masq up` twice on its readiness socket: 'ready' when the control socket listens,
 // 'vms' when every VM runs and the backend's controller link is up (so a workload can start right away).
 import path from 'node:path'
-import {announce, daemonArgs, log, onTerminate, readyOrExit, watchRecorded} from '../lab/daemon.js'
+import {announce, daemonArgs, log, onTerminate, watchRecorded} from '../lab/daemon.js'
 import {RpcServer} from '../lab/rpc.js'
 import {HostAgent} from './agent.js'
 
@@ -26,7 +26,7 @@ await rnicUp
 server = new RpcServer(agent.handlers(() => void stop('shutdown RPC').finally(() => process.exit(0))))
 await server.listen(args.socket)
 log(`host ${args.node} (index ${agent.host.index}) listening on ${args.socket} (pid ${process.pid})`)
-await readyOrExit(args, stop)
+await announce(args, {event: 'ready'})
 try {
   await vmsUp
   // `up` watches the controller itself (and gives up after its --timeout): this wait only has to end some time

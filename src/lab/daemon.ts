@@ -21,38 +21,24 @@ export function daemonArgs(argv = process.argv.slice(2)): DaemonArgs {
 }
 
 /**
- * Tell `masq up` about a start-up step, one JSON line on its readiness socket (src/lab/ready.ts). Never fails;
- * resolves false when nobody was there to tell (an `up` killed while starting us), true when delivered or when
- * the process was started without a readiness socket.
+ * Tell `masq up` about a start-up step, one JSON line on its readiness socket (src/lab/ready.ts). Never fails:
+ * an `up` that is gone (killed, or a lab started by other means) has nobody to tell (watchRecorded covers that).
  */
-export function announce(args: DaemonArgs, msg: {event: 'ready' | 'vms'; ok?: boolean; error?: string}): Promise<boolean> {
+export function announce(args: DaemonArgs, msg: {event: 'ready' | 'vms'; ok?: boolean; error?: string}): Promise<void> {
   const socket = args.ready
-  if (!socket) return Promise.resolve(true)
+  if (!socket) return Promise.resolve()
   return new Promise((resolve) => {
-    let connected = false
-    const s = net.createConnection(socket, () => (connected = true))
-    s.on('error', () => resolve(false))
-    s.on('close', () => resolve(connected))
+    const s = net.createConnection(socket)
+    s.on('error', () => resolve())
+    s.on('close', () => resolve())
     s.end(JSON.stringify({node: args.node, pid: process.pid, ...msg}) + '\n')
   })
 }
 
-/**
- * An `up` that was killed (SIGKILL, so no rollback ran) may have started us without recording our pid: nobody
- * could stop us then. A lab process that cannot tell `up` it is ready stops itself instead.
- */
-export async function readyOrExit(args: DaemonArgs, stop: (reason: string) => Promise<void>): Promise<void> {
-  if (await announce(args, {event: 'ready'})) return void clearInterval(recordWatch)
-  log(`${args.node}: masq up is gone before this process was ready (nobody on ${args.ready}): stopping`)
-  await stop('masq up is gone').catch(() => undefined)
-  process.exit(1)
-}
-
-let recordWatch: NodeJS.Timeout | undefined
 const RECORD_GRACE_MS = 1000 // `up` records a pid in the same tick as the fork; Node takes longer than that to boot
 
 /**
- * Until it is ready, a process started by `up` checks every 250 ms that the lab's state.json (next to the plan)
+ * From its start until it is listed, a process started by `up` checks every 250 ms that the lab's state.json (next to the plan)
  * lists its pid. An `up` SIGKILLed between the fork and that write leaves an unrecorded process that `down` cannot
  * know of, and whose start may wait forever on peers that `down` stopped: it stops itself instead.
  */
@@ -60,7 +46,7 @@ export function watchRecorded(args: DaemonArgs, stop: (reason: string) => Promis
   if (!args.ready) return
   const stateFile = path.join(path.dirname(args.planFile), 'state.json')
   const born = Date.now()
-  recordWatch = setInterval(() => {
+  const timer: NodeJS.Timeout = setInterval(() => {
     if (Date.now() - born < RECORD_GRACE_MS) return
     let listed = false
     try {
@@ -70,12 +56,12 @@ export function watchRecorded(args: DaemonArgs, stop: (reason: string) => Promis
       // gone (down removed it) or mid-write: a missing file counts as not listed, a torn one is read again
       if (fs.existsSync(stateFile)) return
     }
-    if (listed) return void clearInterval(recordWatch)
-    clearInterval(recordWatch)
+    if (listed) return void clearInterval(timer)
+    clearInterval(timer)
     log(`${args.node}: not recorded in ${stateFile} (masq up was killed before it could): stopping`)
     void stop('not recorded by masq up').catch(() => undefined).finally(() => process.exit(1))
   }, 250)
-  recordWatch.unref()
+  timer.unref()
 }
 
 export function log(msg: string): void {
