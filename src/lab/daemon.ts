@@ -36,31 +36,37 @@ export function announce(args: DaemonArgs, msg: {event: 'ready' | 'vms'; ok?: bo
 }
 
 const RECORD_GRACE_MS = 1000 // `up` records a pid in the same tick as the fork; Node takes longer than that to boot
+const RECORD_POLL_MS = 100
 
 /**
- * From its start until it is listed, a process started by `up` checks every 250 ms that the lab's state.json (next to the plan)
+ * From its start until it is listed, a process started by `up` checks that the lab's state.json (next to the plan)
  * lists its pid. An `up` SIGKILLed between the fork and that write leaves an unrecorded process that `down` cannot
- * know of, and whose start may wait forever on peers that `down` stopped: it stops itself instead.
+ * know of, and whose start may wait forever on peers that `down` stopped: it stops itself instead, at once when
+ * state.json is gone (`up` writes it before forking anything, `down` removes it), after the grace period when
+ * state.json does not list it.
  */
 export function watchRecorded(args: DaemonArgs, stop: (reason: string) => Promise<void>): void {
   if (!args.ready) return
   const stateFile = path.join(path.dirname(args.planFile), 'state.json')
   const born = Date.now()
-  const timer: NodeJS.Timeout = setInterval(() => {
-    if (Date.now() - born < RECORD_GRACE_MS) return
+  const check = (): boolean => {
     let listed = false
     try {
       const st = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as {processes?: Array<{pid?: number}>}
       listed = !!st.processes?.some((p) => p.pid === process.pid)
     } catch {
-      // gone (down removed it) or mid-write: a missing file counts as not listed, a torn one is read again
-      if (fs.existsSync(stateFile)) return
+      if (fs.existsSync(stateFile)) return true // a torn read: look again
     }
-    if (listed) return void clearInterval(timer)
-    clearInterval(timer)
+    if (listed) return false
+    if (fs.existsSync(stateFile) && Date.now() - born < RECORD_GRACE_MS) return true
     log(`${args.node}: not recorded in ${stateFile} (masq up was killed before it could): stopping`)
     void stop('not recorded by masq up').catch(() => undefined).finally(() => process.exit(1))
-  }, 250)
+    return false
+  }
+  if (!check()) return
+  const timer: NodeJS.Timeout = setInterval(() => {
+    if (!check()) clearInterval(timer)
+  }, RECORD_POLL_MS)
   timer.unref()
 }
 

@@ -93,7 +93,10 @@ describe('failures', () => {
     for (const p of state.processes) expect(alive(p.pid)).toBe(false)
     expect(fs.existsSync(state.socketDir)).toBe(false)
     expect(fs.existsSync(stateFile)).toBe(false)
-    // Nothing of this lab runs any more, recorded or not: no process names its socket dir.
+    // Nothing of this lab runs any more, recorded or not: no process names its socket dir. A process the killed
+    // `up` forked but never recorded stops itself once down has removed state.json (src/lab/daemon.ts
+    // watchRecorded polls every 100 ms): allow it that long, plus its exit, before looking.
+    await eventually(() => processesMentioning(state.socketDir).length === 0, 3000)
     expect(processesMentioning(state.socketDir)).toEqual([])
   })
 
