@@ -16,7 +16,9 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
   const p = vm.params
   const test = p.test === 'lat' ? 'lat' : 'bw'
   const size = Number(p.size ?? (test === 'lat' ? 2 : 65536))
-  const txDepth = Number(p.txDepth ?? 16)
+  // perftest's defaults for bw: tx depth 128, CQ moderation 100
+  const txDepth = Number(p.txDepth ?? (test === 'bw' ? 128 : 16))
+  const cqModOpt = Number(p.cqMod ?? 100)
   const durationMs = Number(p.durationMs ?? 1000)
   const warmupMs = Number(p.warmupMs ?? 200)
   const iters = Number(p.iters ?? 2000)
@@ -60,6 +62,10 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
       await vm.waitFor(doneKey(vm.peer!.name), contract ? 600_000 : durationMs + warmupMs + 30_000)
       return {role: 'server'}
     }
+    // perftest's CQ moderation: every cqMod-th WRITE (and the last) is signaled; an RC completion covers every
+    // WRITE posted before it on the QP (in order), so one CQE retires cqMod of them
+    const cqMod = Math.max(1, Math.min(cqModOpt, txDepth))
+    const signaledAt: number[] = [] // posting index of each signaled WRITE not yet completed, oldest first
     let inflight = 0
     let done = 0
     let posted = 0
@@ -75,19 +81,39 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
     const end = bwIters ? Number.POSITIVE_INFINITY : t0 + warmupMs + durationMs
     const deadline = t0 + 600_000
     let now = t0
-    while (bwIters ? done < total : now < end) {
-      while (inflight < txDepth && posted < total && tryPost()) {
-        if (bwIters && posted >= warmupIters) tposted.push(stamp())
-        posted++
-        inflight++
-      }
+    let tEnd = 0
+    let stopping = false // duration mode: time is up, the last WRITE posted must be a signaled one
+    // pollCount returns how many CQEs it took (each one the oldest signaled WRITE still outstanding)
+    const reap = (): number => {
       const n = cq.pollCount(txDepth, onError)
+      if (n > 0) {
+        done = signaledAt[n - 1]! + 1
+        signaledAt.splice(0, n)
+      }
+      return n
+    }
+    const postOne = (signaled: boolean): boolean => {
+      wr.sendFlags = signaled ? SendFlags.SIGNALED : 0
+      if (!tryPost()) return false
+      if (signaled) signaledAt.push(posted)
+      if (bwIters && posted >= warmupIters) tposted.push(stamp())
+      posted++
+      return true
+    }
+    while (bwIters ? done < total : !stopping || done < posted) {
+      if (!stopping) {
+        while (posted - done < txDepth && posted < total) {
+          const i = posted
+          if (!postOne(i % cqMod === cqMod - 1 || i === total - 1)) break
+        }
+      }
+      const before = done
+      const n = reap()
       if (bwIters && n > 0) {
         const t = stamp()
-        for (let k = 0; k < n; k++) if (done + k >= warmupIters) tcompleted.push(t)
+        for (let k = before; k < done; k++) if (k >= warmupIters) tcompleted.push(t)
       }
-      inflight -= n
-      done += n
+      inflight = posted - done
       if (errors) throw new Error(`a WRITE completed with an error (${errors})`)
       if (n === 0 || (done & 63) === 0 || bwIters) now = performance.now()
       if (now > deadline) throw new Error(`bench-write: ${done} of ${total} WRITEs completed in 600 s`)
@@ -95,23 +121,30 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
         tStart = now
         startDone = done
       }
+      if (!bwIters && !stopping && now >= end) {
+        stopping = true
+        tEnd = now
+        bytes = (done - startDone) * size
+        // the WRITEs after the last signaled one complete with a closing signaled WRITE (not counted)
+        if (posted > 0 && signaledAt[signaledAt.length - 1] !== posted - 1) while (!postOne(true)) reap()
+        continue
+      }
       if (n === 0 && inflight > 0) waitCq(cq.ring, 5) // sleep until a completion: the RNIC threads need the cores
     }
-    const seconds = (now - tStart) / 1000
-    bytes = (done - startDone) * size
-    while (inflight > 0) {
-      const n = cq.pollCount(txDepth, onError)
-      inflight -= n
-      if (n === 0) await new Promise((r) => setImmediate(r))
+    if (bwIters) {
+      tEnd = now
+      bytes = bwIters * size // the stamped ones; a CQE may cover warm-up and measured WRITEs at once
     }
+    const seconds = (tEnd - tStart) / 1000
+    const messages = bytes / size
     await vm.publish(doneKey(vm.vm.name), true)
     if (contract) {
       return {
-        contract: 1, test, op: 'write', size, iterations: done - startDone, bytes, device: ctx.info.name, mtu: 128 << ctx.info.maxMtu,
-        ...(bwIters ? {tposted, tcompleted, cqMod: Number(p.cqMod ?? 100)} : {elapsedNs: Math.round((now - tStart) * 1e6)}),
+        contract: 1, test, op: 'write', size, iterations: messages, bytes, device: ctx.info.name, mtu: 128 << ctx.info.maxMtu,
+        ...(bwIters ? {tposted, tcompleted, cqMod} : {elapsedNs: Math.round((tEnd - tStart) * 1e6)}),
       }
     }
-    return {test, size, txDepth, messages: done - startDone, bytes, seconds, mbPerSec: bytes / seconds / 1048576, gbitsPerSec: (bytes * 8) / seconds / 1e9}
+    return {test, size, txDepth, cqMod, messages, bytes, seconds, mbPerSec: bytes / seconds / 1048576, gbitsPerSec: (bytes * 8) / seconds / 1e9}
   }
 
   // write_lat: the last byte of each buffer carries the iteration number (mod 256, never 0 after start)

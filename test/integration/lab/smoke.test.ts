@@ -148,9 +148,19 @@ describe('smoke in every virtualization mode (examples/modes.yaml)', () => {
     const bw = await masq.run([...base, '--param', 'test=bw', '--param', 'durationMs=200', '--param', 'warmupMs=50'])
     expect(bw.exitCode, bw.stderr + bw.stdout).toBe(0)
     const b = JSON.parse(bw.stdout).client.result
-    expect(b).toMatchObject({test: 'bw', size: 65536})
+    expect(b).toMatchObject({test: 'bw', size: 65536, txDepth: 128, cqMod: 100}) // perftest's defaults
     expect(b.messages).toBeGreaterThan(0)
     expect(b.bytes).toBe(b.messages * 65536)
+    // the bench contract (-n): exactly n stamped WRITEs, each completion stamp taken from the CQE that covers it
+    const n = await masq.run([...base, '--param', 'test=bw', '--param', 'contract=1', '--param', 'iters=250', '--param', 'warmupIters=30',
+      '--param', 'size=4096', '--param', 'cqMod=64', '--param', 'txDepth=96'])
+    expect(n.exitCode, n.stderr + n.stdout).toBe(0)
+    const c = JSON.parse(n.stdout).client.result
+    expect(c).toMatchObject({contract: 1, iterations: 250, bytes: 250 * 4096, cqMod: 64})
+    expect(c.tposted).toHaveLength(250)
+    expect(c.tcompleted).toHaveLength(250)
+    c.tcompleted.forEach((t: number, i: number) => expect(t).toBeGreaterThanOrEqual(c.tposted[i]))
+    expect(new Set(c.tcompleted).size).toBeLessThanOrEqual(Math.ceil(280 / 64) + 1) // one stamp per CQE
     for (const events of ['false', 'true']) {
       const lat = await masq.run([...base, '--param', 'test=lat', '--param', 'iters=50', '--param', 'warmupIters=5', '--param', `events=${events}`])
       expect(lat.exitCode, lat.stderr + lat.stdout).toBe(0)
