@@ -4,7 +4,12 @@
 // 64 KiB write (lab/wire-link.ts layout). Receiver (another process): in-place reads (lab/framing.ts InPlaceReader),
 // ICRC check, copy of the payload into its VM memory. Read a WRITE figure against it: the gap between the floor
 // and the raw stream is what DESIGN §4 (ICRC checked on receive) and the DMA copies cost, whatever the engine does.
-//   node dist/bench/wire-floor.js <socket>   the receiving peer (spawned by measureWireFloor)
+// measureLatencyFloor does the same for a 2-byte ping-pong: the hand-offs every half round trip of this design
+// takes with no engine (VM thread → doorbell → RNIC thread → Unix socket → RNIC thread → DMA epoch → VM thread),
+// with the same waits the lab uses (RnicLoop: Atomics.waitAsync on the doorbell; verbs waitMemory: spin 20 µs,
+// then Atomics.wait on the DMA epoch).
+//   node dist/bench/wire-floor.js <socket> <warmup ms>       the receiving peer (spawned by measureWireFloor)
+//   node dist/bench/wire-floor.js --lat <socket> <iters>     the echoing host of measureLatencyFloor
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'
 import {mkdtemp, rm} from 'node:fs/promises'
@@ -12,6 +17,8 @@ import net from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
+import {isMainThread, Worker, workerData} from 'node:worker_threads'
+import {Histogram} from './histogram.js'
 import {InPlaceReader, padRecord} from '../lab/framing.js'
 import {copy} from '../rnic/dma.js'
 import {CRC_IMPL, crc32Update} from '../wire/crc.js'
@@ -115,4 +122,150 @@ function peer(path: string, warmupMs: number): void {
   })
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) peer(process.argv[2]!, Number(process.argv[3] ?? 200))
+// Shared words of one emulated host: [0] doorbell counter, [1] DMA epoch, [2] DMA waiters, [3] the byte the VM
+// posts, [4] the byte the RNIC placed. Mirrors rnic/queue.ts DOORBELL / DMA_EPOCH / DMA_WAITERS.
+const DB = 0
+const EPOCH = 1
+const WAITERS = 2
+const TX = 3
+const RX = 4
+const VM_SPIN_MS = Number(process.env.MASQ_FLOOR_SPIN_US ?? 20) / 1000 // verbs.ts waitMemory's default spin
+
+interface AtomicsWaitAsync {waitAsync(a: Int32Array, i: number, v: number): {async: boolean; value: Promise<string> | string}}
+const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomics)
+
+/** The VM thread: ping-pongs `iters` values through its host's words; the client times each round trip. */
+function vmThread(w: Int32Array, client: boolean, iters: number): number[] {
+  const rtt: number[] = []
+  const wait = (v: number) => {
+    const t0 = performance.now()
+    while (Atomics.load(w, RX) !== v) {
+      if (performance.now() - t0 < VM_SPIN_MS) continue
+      Atomics.add(w, WAITERS, 1)
+      const e = Atomics.load(w, EPOCH)
+      if (Atomics.load(w, RX) !== v) Atomics.wait(w, EPOCH, e, 2)
+      Atomics.sub(w, WAITERS, 1)
+    }
+  }
+  const post = (v: number) => {
+    Atomics.store(w, TX, v)
+    Atomics.add(w, DB, 1)
+    Atomics.notify(w, DB)
+  }
+  for (let i = 1; i <= iters; i++) {
+    if (client) {
+      const t = performance.now()
+      post(i)
+      wait(i)
+      rtt.push(performance.now() - t)
+    } else {
+      wait(i)
+      post(i)
+    }
+  }
+  return rtt
+}
+
+function connectReading(path: string, onFrame: (buf: Buffer, off: number) => void): net.Socket {
+  const reader = new InPlaceReader(64 * 1024, (buf, off) => onFrame(buf, off), 64)
+  return net.createConnection({path, onread: {buffer: () => reader.next(), callback: (n: number) => {
+    reader.push(n)
+    return true
+  }}})
+}
+
+function placeInto(w: Int32Array) {
+  return (buf: Buffer, off: number) => {
+    Atomics.store(w, RX, buf.readInt32BE(off))
+    Atomics.add(w, EPOCH, 1)
+    if (Atomics.load(w, WAITERS) !== 0) Atomics.notify(w, EPOCH)
+  }
+}
+
+/** The RNIC thread's part: doorbell → 8-byte record on the socket (waitAsync, as RnicLoop sleeps). */
+function rnicThreadOn(w: Int32Array, sock: net.Socket): void {
+  const out = Buffer.alloc(8)
+  let seen = 0
+  let stopped = false
+  const keep = setInterval(() => {}, 1000)
+  sock.once('close', () => {
+    stopped = true
+    clearInterval(keep)
+  })
+  const onDoorbell = (): void => {
+    if (stopped) return
+    const d = Atomics.load(w, DB)
+    if (d !== seen) {
+      seen = d
+      out.writeUInt32BE(4, 0)
+      out.writeInt32BE(Atomics.load(w, TX), 4)
+      sock.write(out)
+    }
+    const r = waitAsync(w, DB, seen)
+    if (r.async) void (r.value as Promise<string>).then(() => setImmediate(onDoorbell))
+    else setImmediate(onDoorbell)
+  }
+  onDoorbell()
+}
+
+export interface LatencyFloor {halfRttUs: {median: number; p99: number}; iterations: number}
+
+/** The 2-byte ping-pong through the design's hand-offs, between this process and a child, no engine. */
+export async function measureLatencyFloor(opts: {iterations?: number; warmup?: number} = {}): Promise<LatencyFloor> {
+  const iters = (opts.iterations ?? 2000) + (opts.warmup ?? 200)
+  const dir = await mkdtemp(join(tmpdir(), 'masq-floor-'))
+  const path = join(dir, 'a.sock')
+  const w = new Int32Array(new SharedArrayBuffer(64))
+  const server = net.createServer()
+  await new Promise<void>((r) => server.listen(path, () => r()))
+  const accepted = once(server, 'connection') as Promise<[net.Socket]> // the child may dial before it says it listens
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--lat', join(dir, 'b.sock'), String(iters), path], {stdio: ['ignore', 'pipe', 'inherit']})
+  try {
+    // each side writes on the socket it accepted and reads the one it dialed (lab/wire-link.ts)
+    await once(child.stdout!, 'data') // the child listens
+    const rx = connectReading(join(dir, 'b.sock'), placeInto(w))
+    const [tx] = await accepted
+    if (rx.connecting) await once(rx, 'connect')
+    const vm = new Worker(fileURLToPath(import.meta.url), {workerData: {floorVm: true, words: w.buffer, client: true, iters}})
+    const done = once(vm, 'message') as Promise<[number[]]>
+    rnicThreadOn(w, tx)
+    const [rtt] = await done
+    await vm.terminate()
+    tx.destroy()
+    rx.destroy()
+    const h = new Histogram({significantDigits: 3})
+    for (const x of rtt.slice(opts.warmup ?? 200)) h.record(x * 1000)
+    return {halfRttUs: {median: h.percentile(50) / 2, p99: h.percentile(99) / 2}, iterations: rtt.length - (opts.warmup ?? 200)}
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill()
+    server.close()
+    await rm(dir, {recursive: true, force: true})
+  }
+}
+
+async function latPeer(path: string, iters: number, peerPath: string): Promise<void> {
+  const w = new Int32Array(new SharedArrayBuffer(64))
+  const server = net.createServer()
+  await new Promise<void>((r) => server.listen(path, () => r()))
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>
+  process.stdout.write('listening\n')
+  const rx = connectReading(peerPath, placeInto(w))
+  const [tx] = await accepted
+  if (rx.connecting) await once(rx, 'connect')
+  const vm = new Worker(fileURLToPath(import.meta.url), {workerData: {floorVm: true, words: w.buffer, client: false, iters}})
+  rnicThreadOn(w, tx)
+  await once(vm, 'message')
+  await vm.terminate()
+  tx.destroy()
+  rx.destroy()
+  server.close()
+}
+
+if (!isMainThread && (workerData as {floorVm?: boolean})?.floorVm) {
+  const d = workerData as {words: SharedArrayBuffer; client: boolean; iters: number}
+  const {parentPort} = await import('node:worker_threads')
+  parentPort!.postMessage(vmThread(new Int32Array(d.words), d.client, d.iters))
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv[2] === '--lat') await latPeer(process.argv[3]!, Number(process.argv[4]), process.argv[5]!)
+  else peer(process.argv[2]!, Number(process.argv[3] ?? 200))
+}
