@@ -32,8 +32,8 @@ it.each(ENTRIES)('%s imports no package', (entry) => {
   expect([...packages]).toEqual([])
 })
 
-it('the scanner does see packages (the CLI side imports listr2 and execa)', () => {
-  expect([...closure('lab/lifecycle.ts').packages].sort()).toEqual(expect.arrayContaining(['execa', 'listr2']))
+it('the scanner does see packages (the CLI side imports listr2)', () => {
+  expect([...closure('lab/lifecycle.ts').packages]).toContain('listr2')
 })
 
 it('a VM worker boots on its channel alone: verbs, rdma_cm and the workload loader load with the first run', () => {
