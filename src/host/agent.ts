@@ -13,7 +13,7 @@ import {RpcError, type RpcHandlers} from '../lab/rpc.js'
 import {socketNames} from '../lab/sockets.js'
 import {WIRE_COUNTERS} from '../lab/wire-link.js'
 import {MessagePortChannel} from '../verbs/channel.js'
-import {WorkerChannel} from './channel.js'
+import {WorkerChannel} from './channel.cjs'
 import {CmHost} from './cm-host.js'
 import {ControllerLink} from './controller-link.js'
 import type {RnicWorkerData, VmWorkerData} from './messages.js'
@@ -22,7 +22,7 @@ type VmState = 'starting' | 'running' | 'failed' | 'stopped'
 interface VmHandle {vm: Vm; state: VmState; worker: Worker; channel: WorkerChannel; memory: SharedArrayBuffer; error?: string}
 
 const RNIC_WORKER = new URL('./rnic-worker.js', import.meta.url)
-const VM_WORKER = new URL('./vm-worker.js', import.meta.url)
+const VM_WORKER = new URL('./vm-worker.cjs', import.meta.url)
 
 export class HostAgent {
   readonly host: Host

@@ -1,6 +1,6 @@
 // The library behind `masq up / down / status`: start a lab from a plan, stop it from its recorded state,
-// report on it. Commands stay thin and call these. listr2 and execa (spawn.ts) are loaded by up() only: oclif
-// imports every command module on each call, and together they cost more CPU than `down` itself.
+// report on it. Commands stay thin and call these. listr2 is loaded by up() only, while the lab's processes boot
+// (it costs more CPU than `down` itself).
 import fs from 'node:fs'
 import path from 'node:path'
 import type {Listr as ListrType} from 'listr2'
@@ -15,6 +15,9 @@ import {
   type LabState, type ProcRecord,
 } from './state.js'
 import {stopAll, type StopOutcome} from './teardown.js'
+
+/** How often, at most, `up` leaves spawned processes unrecorded in state.json (see spawnAll). */
+const RECORD_EVERY_MS = 100
 
 export type Renderer = 'default' | 'simple' | 'silent'
 
@@ -53,7 +56,7 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
     await stopAll(previous.processes, {graceMs: 500})
     removeSocketDir(previous.socketDir)
   }
-  const [{Listr, ListrLogger, PRESET_TIMER, ProcessOutput}, {spawnProcess}] = await Promise.all([import('listr2'), import('./spawn.js')])
+  const {spawnProcess} = await import('./spawn.js')
   const planFile = writePlan(labDir, plan)
   const socketDir = makeSocketDir(plan.name, plan.hosts.length)
   const state: LabState = {
@@ -84,27 +87,54 @@ export async function up(plan: ResolvedPlan, opts: UpOptions = {}): Promise<UpRe
     if (inner.signal.aborted) throw new Error('interrupted')
   }
   const common = (node: string) => ['--plan', planFile, '--node', node, '--socket-dir', socketDir, '--ready', board.socket]
-  const start = async (node: string, role: 'controller' | 'host', socket: string): Promise<ProcRecord> => {
-    check()
-    const rec = await spawnProcess({node, role, socket, log: labPaths(labDir).log(node), args: [...common(node), '--socket', socket]})
-    state.processes.push(rec)
-    writeState(state) // recorded before readiness: a SIGKILLed `up` can still be cleaned by `down`
-    return rec
+  // The controller and every host start at once, in one synchronous loop (hosts re-dial the controller until it
+  // listens): the machine's cores, not a chain of waits, bound the start-up. state.json is rewritten at least every
+  // RECORD_EVERY_MS and after the last spawn, not after each one (an atomic rename over a file costs ~8 ms on ext4):
+  // a SIGKILLed `up` still leaves every process recorded for `down`, or unrecorded for well under the 1 s a
+  // process waits before it stops itself (watchRecorded in daemon.ts).
+  const spawnAll = () => {
+    const procs: Array<[string, 'controller' | 'host', string]> = [
+      ['controller', 'controller', path.join(socketDir, socketNames.controller)],
+      ...plan.hosts.map((h): [string, 'host', string] => [h.name, 'host', path.join(socketDir, socketNames.host(h.index))]),
+    ]
+    let written = Date.now()
+    try {
+      for (const [i, [node, role, socket]] of procs.entries()) {
+        check()
+        state.processes.push(spawnProcess({node, role, socket, log: labPaths(labDir).log(node), args: [...common(node), '--socket', socket]}))
+        if (i === 0 || Date.now() - written >= RECORD_EVERY_MS) {
+          writeState(state)
+          written = Date.now()
+        }
+      }
+    } finally {
+      writeState(state) // recorded before readiness (and before a rollback reads it)
+    }
   }
 
+  let Listr: typeof import('listr2').Listr, ListrLogger: typeof import('listr2').ListrLogger
+  let PRESET_TIMER: typeof import('listr2').PRESET_TIMER, ProcessOutput: typeof import('listr2').ProcessOutput
+  try {
+    spawnAll()
+    // listr2 loads while the processes boot: spawning them first keeps the second core busy from the start
+    ;({Listr, ListrLogger, PRESET_TIMER, ProcessOutput} = await import('listr2'))
+  } catch (err) {
+    inner.abort()
+    opts.signal?.removeEventListener('abort', onOuterAbort)
+    await board.close()
+    await rollback(state)
+    if (opts.signal?.aborted) throw new Error(`interrupted: lab ${plan.name} rolled back`)
+    throw err
+  }
   const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr), useIcons: true})
   const renderer = opts.renderer ?? pickRenderer()
   const tasks = new Listr(
     [
       {
-        // The controller and every host start at once (hosts re-dial the controller until it listens): the
-        // machine's cores, not a chain of waits, bound the start-up.
         title: `Start controller and ${plan.hosts.length} host${plan.hosts.length === 1 ? '' : 's'}`,
         task: async (_, task) => {
-          const recs = [await start('controller', 'controller', path.join(socketDir, socketNames.controller))]
-          for (const h of plan.hosts) recs.push(await start(h.name, 'host', path.join(socketDir, socketNames.host(h.index))))
           return task.newListr(
-            recs.map((rec) => ({title: `${rec.node} ready`, task: async () => void (await waitReady(rec, {timeoutMs, signal: inner.signal, board}))})),
+            state.processes.map((rec) => ({title: `${rec.node} ready`, task: async () => void (await waitReady(rec, {timeoutMs, signal: inner.signal, board}))})),
             {concurrent: true, exitOnError: true},
           )
         },

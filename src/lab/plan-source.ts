@@ -1,8 +1,7 @@
 // Where a lab's plan comes from: a .json file holding a ResolvedPlan is read as is (handy for tests and
-// `masq up plan.json`); anything else is a topology loaded by the step-1 loader.
+// `masq up plan.json`); anything else is a topology loaded by the step-1 loader (imported on that path only).
 import fs from 'node:fs'
 import path from 'node:path'
-import {loadTopology} from '../topology/load.js'
 import {PLAN_VERSION, type ResolvedPlan} from '../topology/types.js'
 
 export interface PlanError {file: string; line: number; col: number; path: string; message: string; hint?: string}
@@ -50,6 +49,8 @@ export async function loadPlan(file: string): Promise<ResolvedPlan> {
     }
     return checkPlanShape(file, json)
   }
+  // the topology loader (yaml, the schema validator) is loaded for topologies only: a plan .json starts without it
+  const {loadTopology} = await import('../topology/load.js')
   const r = await loadTopology(file)
   if (!r.ok) throw new PlanLoadError(r.errors)
   return {...r.plan, source: r.plan.source ?? path.resolve(file)}

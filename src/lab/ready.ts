@@ -13,6 +13,7 @@ export type ReadyEvent = 'ready' | 'vms'
 export interface ReadyMessage {node: string; pid: number; event: ReadyEvent; ok?: boolean; error?: string}
 
 const MAX_MESSAGE = 64 * 1024
+const LIVENESS_MS = 50
 
 /** Parse one readiness line; undefined for anything malformed (hostile or truncated input is dropped). */
 export function parseReadyMessage(line: string): ReadyMessage | undefined {
@@ -127,11 +128,15 @@ export async function waitReady(rec: ProcRecord, opts: WaitOptions): Promise<Rea
   if (!opts.board) return pingReady(rec, opts)
   const event = opts.event ?? 'ready'
   const deadline = Date.now() + opts.timeoutMs
+  let alive = 0 // when the process was last seen alive: every message wakes every waiter, /proc is read every 50 ms
   for (;;) {
     const m = opts.board.take(rec.node, rec.pid, event)
     if (m) return m
     if (opts.signal?.aborted) throw new Error('interrupted')
-    if (!isOurs(rec.pid, rec.startTime)) throw exited(rec)
+    if (Date.now() - alive >= LIVENESS_MS) {
+      if (!isOurs(rec.pid, rec.startTime)) throw exited(rec)
+      alive = Date.now()
+    }
     const left = deadline - Date.now()
     if (left <= 0) {
       throw new Error(
@@ -139,7 +144,7 @@ export async function waitReady(rec: ProcRecord, opts: WaitOptions): Promise<Rea
           `last log lines of ${rec.log}:\n${logTail(rec.log)}`,
       )
     }
-    await opts.board.next(Math.min(50, left))
+    await opts.board.next(Math.min(LIVENESS_MS, left))
   }
 }
 

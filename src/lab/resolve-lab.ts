@@ -1,7 +1,7 @@
 // Naming a running lab: by its topology (or plan) file, by its lab directory, or by name (registry).
 import fs from 'node:fs'
+import {createRequire} from 'node:module'
 import path from 'node:path'
-import {parse as parseYaml} from 'yaml'
 import {listLabs, lookupLab} from './registry.js'
 import {labPaths} from './state.js'
 
@@ -11,10 +11,14 @@ export class LabNotFoundError extends Error {
 
 export interface LabRef {name: string; labDir: string}
 
+// yaml is required here, on the one path that reads a topology file (one the registry does not know): `down`,
+// `status` and `logs` start without its ~40 ms of module loading. (Its node build is CommonJS for import too.)
+const require = createRequire(import.meta.url)
+
 function nameFromFile(file: string): string | undefined {
   try {
     const text = fs.readFileSync(file, 'utf8')
-    const doc = (file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as {name?: unknown}
+    const doc = (file.endsWith('.json') ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text)) as {name?: unknown}
     return typeof doc?.name === 'string' ? doc.name : undefined
   } catch {
     return undefined

@@ -1,6 +1,6 @@
 // In-process VMs for tests and debugging: N hosts, one VM each, every host an Rnic with its CmAgent (IB CM on
 // QP1) on one LoopbackFabric (optionally lossy), all driven on this event loop in real time (RnicDriver +
-// CmTimerDriver). Each VM gets the same WorkloadContext a lab VM worker gives (src/host/vm-worker.ts) plus rdma_cm.
+// CmTimerDriver). Each VM gets the same WorkloadContext a lab VM worker gives (src/host/vm-worker.cts) plus rdma_cm.
 
 import {CmAgent} from '../cm/agent.js'
 import {CmTimerDriver} from '../cm/driver.js'

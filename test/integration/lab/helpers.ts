@@ -8,7 +8,7 @@ import {afterAll, beforeAll, expect} from 'vitest'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 export const PLANS = path.join(ROOT, 'test', 'fixtures', 'plans')
-const BUILT = ['commands/up.js', 'controller/main.js', 'host/main.js', 'host/rnic-worker.js', 'host/vm-worker.js'].map((f) => path.join(ROOT, 'dist', f))
+const BUILT = ['commands/up.js', 'controller/main.js', 'host/main.js', 'host/rnic-worker.js', 'host/vm-worker.cjs'].map((f) => path.join(ROOT, 'dist', f))
 
 function newestMtime(dir: string): number {
   let newest = 0
@@ -43,6 +43,8 @@ export async function ensureBuilt(): Promise<void> {
       const r = await execa('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: ROOT, reject: false})
       const missing = BUILT.filter((f) => !fs.existsSync(f))
       if (missing.length) throw new Error(`build failed, missing ${missing.join(', ')}:\n${r.stdout}${r.stderr}`)
+      // as `npm run build` does: the CLI's command manifest, which a bare tsc leaves stale (bin/manifest.js)
+      await execa('node', [path.join(ROOT, 'bin', 'manifest.js')], {cwd: ROOT, reject: false})
     }
   } finally {
     fs.rmdirSync(lock)

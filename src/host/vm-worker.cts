@@ -6,7 +6,7 @@ import type {RdmaCm} from '../cm/rdma-cm.js'
 import type {RemoteCm} from '../cm/remote.js'
 import type {MessagePortChannel, VmMemory} from '../verbs/index.js'
 import type {WorkloadContext} from '../workloads/api.js'
-import {serve} from './channel.js'
+import {serve} from './channel.cjs'
 import type {VmWorkerData} from './messages.js'
 
 const d = workerData as VmWorkerData
@@ -54,7 +54,7 @@ function agentCall<T>(method: string, params: unknown): Promise<T> {
 
 // rdma_cm: a proxy to the host's CM agent over the same port (src/cm/remote.ts), one per run
 const cmLink = {
-  call: <T>(op: string, params: Record<string, unknown>) => agentCall<T>(op, params),
+  call: <T,>(op: string, params: Record<string, unknown>) => agentCall<T>(op, params),
   send: (op: string, params: Record<string, unknown>) => void agentCall(op, params).catch(() => undefined),
 }
 const cms = new Set<RemoteCm>()
