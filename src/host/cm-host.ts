@@ -20,6 +20,7 @@ import type {QpAttr} from '../rnic/qp.js'
 import type {ResolvedPlan, Vm} from '../topology/types.js'
 import {MessagePortChannel} from '../verbs/channel.js'
 import type {Backend} from '../backend/backend.js'
+import {isRnicError} from '../rnic/errors.js'
 import {dscpFor} from '../fabric/tenant-qos.js'
 import {rcAckTimeout} from '../fabric/host-fabric.js'
 import type {Pd, Qp} from '../verbs/verbs.js'
@@ -321,16 +322,35 @@ export class CmHost {
         case 'resolveRoute': need().resolveRoute(); return addrs(id)
         case 'listen': need().listen(p.backlog); return addrs(id)
         case 'createQp': {
-          // the VM created the QP through its verbs (the backend owns it); rdma_cm moves it from here on
-          const qpn = Number(p.qpn)
+          // the VM created the QP through its verbs (the backend owns it), or sent the create_qp command along
+          // (`create`, one virtio round trip: the backend is on this thread); rdma_cm moves it from here on
           const session = this.backend.session(vmName)
+          let created: {qpn: number} | undefined
+          if (p.create !== undefined) {
+            need()
+            if (!session) throw new CmError(22, 'createQp: this VM has no backend to create QPs through')
+            const r = await session.handle('createQp', [p.create])
+            if (isRnicError(r)) {
+              this.stats.opErrors++
+              return {error: {errno: r.errno, message: r.message, verbs: true}}
+            }
+            created = r as {qpn: number}
+          }
+          const qpn = created ? created.qpn : Number(p.qpn)
           const hostQp = new HostQp(qpn, this.info!, this.rnic, (q, attr) => {
             const peer = need().peerAddr
             session?.trackPeer(q, {peerQpn: attr.destQpNum!, peerGid: `::ffff:${peer?.ip ?? '0.0.0.0'}`})
           }, v.vm.mode === 'sriov' || v.vm.mode === 'bare' ? undefined : dscpFor(this.plan, {kind: 'tenant', tenant: v.vm.tenant}) << 2)
           const pd = {createQp: async () => hostQp} as unknown as Pd
-          await v.cm.createQp(need(), pd, p.attr)
-          return addrs(id)
+          try {
+            await v.cm.createQp(need(), pd, p.attr)
+          } catch (err) {
+            // the QP exists: the VM gets it with the error (its run's end releases it, as after a separate create)
+            if (!created) throw err
+            this.stats.opErrors++
+            return {qp: created, error: {errno: (err as CmError).errno ?? 22, message: (err as Error).message}}
+          }
+          return created ? {...addrs(id), qp: created} : addrs(id)
         }
         case 'connect': await v.cm.connect(need(), p.param); return addrs(id)
         case 'accept': await v.cm.accept(need(), p.param); return addrs(id)
