@@ -150,7 +150,12 @@ export class CmHost {
     if (!vpcMode(v.vm) || typeof dst?.ip !== 'string' || typeof dst.port !== 'number') return
     const now = Date.now()
     for (const [k, e] of this.earlyAdmits) if (now - e.at >= EARLY_ADMIT_MS) this.earlyAdmits.delete(k)
-    const verdict = this.controller<{ok: boolean; rej?: number}>('admit', {srcVm: v.vm.name, dstVip: dst.ip, port: dst.port})
+    // asked on the next turn of the event loop, once ADDR_RESOLVED is on its way to the VM: the RPC's socket write
+    // (which wakes the controller) does not delay the event. A connect that comes first awaits the same request.
+    let ask!: () => void
+    const verdict = new Promise<void>((r) => (ask = r)).then(() =>
+      this.controller<{ok: boolean; rej?: number}>('admit', {srcVm: v.vm.name, dstVip: dst.ip, port: dst.port}))
+    setImmediate(ask)
     verdict.catch(() => undefined) // a failure surfaces at connect, where the verdict is awaited
     this.earlyAdmits.set(`${v.vm.name}/${dst.ip}/${dst.port}`, {at: now, verdict})
   }
@@ -225,11 +230,13 @@ export class CmHost {
     }
     if (e.listenId && e.listenId.backlogUsed > 0) e.listenId.backlogUsed-- // fetched by the VM
     const qp = e.id.qp as unknown as HostQp | undefined
-    if (e.event === CmEvent.ESTABLISHED && qp && e.id.ps === PortSpace.TCP) void this.established(v, e.id)
-    if ((e.event === CmEvent.DISCONNECTED || e.event === CmEvent.REJECTED) && qp) void this.closed(v, qp.qpn)
     v.port.postMessage({type: 'cmEvent', channel, event: e.event, status: e.status, cmId: idNum,
       listenId: e.listenId ? this.numOf.get(e.listenId)?.num : undefined, param: e.param, qpState: qp?.state,
       local: e.id.localAddr, peer: e.id.peerAddr})
+    // RConntrack's bookkeeping after the event is on its way: the controller RPC (encode, socket write) does not
+    // delay the application's ESTABLISHED; the VM's next request is a later message, so the record is in place
+    if (e.event === CmEvent.ESTABLISHED && qp && e.id.ps === PortSpace.TCP) void this.established(v, e.id)
+    if ((e.event === CmEvent.DISCONNECTED || e.event === CmEvent.REJECTED) && qp) void this.closed(v, qp.qpn)
   }
 
   /** RConntrack: the active end registers the connection with the controller once it is established. */
