@@ -11,7 +11,8 @@ export interface ControlChannel {
   call<K extends CommandName>(cmd: K, ...args: Parameters<RnicCommands[K]>): Promise<ReturnType<RnicCommands[K]>>
   /**
    * An object this channel's device created by another route (rdma_create_qp batched into the rdma_cm request to
-   * the backend, src/cm/remote.ts): a channel that tracks what it created records it as if it had made the call.
+   * the backend, src/cm/remote.ts): a channel that tracks what it created records it as if it had made the call,
+   * and a wrapper passes it on to the channel it wraps.
    */
   adopt?(kind: 'qp', handle: number): void
 }
@@ -123,6 +124,7 @@ export class TrackingChannel implements ControlChannel {
 
   adopt(kind: 'qp', handle: number): void {
     this.held[kind].add(handle)
+    this.inner.adopt?.(kind, handle)
   }
 
   /** Objects still held, per kind. */

@@ -91,4 +91,20 @@ describe('RemoteCmId.createQp through the host (qpViaAgent)', () => {
     expect(creates[0]!.qpn).toBe(qp.qpn)
     expect(ch.counts.qp).toBe(1)
   })
+
+  it('a tracking channel that wraps another passes the adopted QP on (attack steps wrap the run\'s channel)', async () => {
+    const rnic = new Rnic({name: 'rxe0', gids: ['10.0.0.1']})
+    const inner = new TrackingChannel(new InProcessChannel(rnic))
+    const outer = new TrackingChannel(inner)
+    const ctx = await openDevice(outer, {memory: new VmMemory(1 << 16)})
+    const pd = await ctx.allocPd()
+    const cq = await ctx.createCq(8)
+    const cm = new RemoteCm(fakeHost(rnic).link)
+    await cm.createId(cm.createEventChannel()).createQp(pd, {sendCq: cq, recvCq: cq, cap: {}})
+    expect(outer.counts.qp).toBe(1)
+    expect(inner.counts.qp).toBe(1)
+    await outer.releaseAll()
+    expect(rnic.qps.size).toBe(0)
+    expect(await inner.releaseAll()).toBe(0) // already gone: nothing left to release
+  })
 })
