@@ -6,7 +6,7 @@
 // Calls that rdma_cm makes synchronous (bind, resolve, listen, reject, destroy) are sent in order and checked
 // locally; an error the host finds later surfaces as an event (ADDR_ERROR) or on the next call.
 import {PortSpace} from '../rdma-constants.js'
-import type {Pd, Qp} from '../verbs/verbs.js'
+import {type CreateQpResult, type Pd, type Qp, VerbsError} from '../verbs/verbs.js'
 import {CmErrno, CmError} from './errors.js'
 import {type ConnParam, EVENT_NAME, EventChannel, type RdmaCmEvent} from './event-channel.js'
 import type {QpInitAttr, SockAddr} from './rdma-cm.js'
@@ -15,9 +15,16 @@ export interface CmLink {
   call<T = any>(op: string, params: Record<string, unknown>): Promise<T>
   /** fire-and-forget, in order with calls */
   send(op: string, params: Record<string, unknown>): void
+  /**
+   * The VM's control verbs go to a backend on the same host thread as the CM agent (hyv, masq, freeflow): then
+   * rdma_create_qp sends the create_qp command inside its rdma_cm request, one virtio round trip instead of two,
+   * and the backend runs it as it runs every create_qp (ownership, quotas, audit).
+   */
+  qpViaAgent?: boolean
 }
 
-interface Reply {local?: SockAddr; peer?: SockAddr; qpState?: number; error?: {errno: number; message: string}}
+interface Reply {local?: SockAddr; peer?: SockAddr; qpState?: number; error?: {errno: number; message: string; verbs?: boolean}
+  qp?: CreateQpResult}
 
 export class RemoteCmId {
   qp: Qp | undefined
@@ -42,10 +49,21 @@ export class RemoteCmId {
   }
   async createQp(pd: Pd, attr: QpInitAttr): Promise<Qp> {
     if (this.qp) throw new CmError(CmErrno.EINVAL, 'id already has a QP')
-    const qp = await pd.createQp({type: this.ps === PortSpace.UDP ? 'UD' : 'RC', sendCq: attr.sendCq, recvCq: attr.recvCq,
-      cap: attr.cap ?? {}, sqSigAll: attr.sqSigAll})
+    const init = {type: this.ps === PortSpace.UDP ? 'UD' as const : 'RC' as const, sendCq: attr.sendCq, recvCq: attr.recvCq,
+      cap: attr.cap ?? {}, sqSigAll: attr.sqSigAll}
+    const cmAttr = {cap: attr.cap, sqSigAll: attr.sqSigAll}
+    if (this.cm.qpViaAgent) {
+      const create = pd.createQpArgs(init)
+      const r = await this.cm.request(this, 'createQp', {create, attr: cmAttr})
+      if (r.error?.verbs) throw new VerbsError(r.error.errno, `createQp: ${r.error.message}`) // as pd.createQp throws
+      if (r.qp) this.qp = pd.adoptQp(create, r.qp) // created, even if rdma_cm then failed (as below)
+      if (r.error) throw new CmError(r.error.errno, r.error.message)
+      this.update(r)
+      return this.qp!
+    }
+    const qp = await pd.createQp(init)
     this.qp = qp
-    await this.cm.call(this, 'createQp', {qpn: qp.qpn, attr: {cap: attr.cap, sqSigAll: attr.sqSigAll}})
+    await this.cm.call(this, 'createQp', {qpn: qp.qpn, attr: cmAttr})
     return qp
   }
   async connect(param: ConnParam = {}): Promise<void> {
@@ -144,9 +162,18 @@ export class RemoteCm {
   }
 
   async call(id: RemoteCmId, op: string, params: Record<string, unknown>): Promise<void> {
-    const r = await this.link.call<Reply>('cm', {op, id: id.num, ...params})
-    if (r?.error) throw new CmError(r.error.errno, r.error.message)
-    id.update(r ?? {})
+    const r = await this.request(id, op, params)
+    if (r.error) throw new CmError(r.error.errno, r.error.message)
+    id.update(r)
+  }
+
+  /** One rdma_cm request and the host's whole reply (errors included). */
+  async request(id: RemoteCmId, op: string, params: Record<string, unknown>): Promise<Reply> {
+    return (await this.link.call<Reply>('cm', {op, id: id.num, ...params})) ?? {}
+  }
+
+  get qpViaAgent(): boolean {
+    return this.link.qpViaAgent === true
   }
 
   /** An event pushed by the host agent. */

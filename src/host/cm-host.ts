@@ -20,6 +20,7 @@ import type {QpAttr} from '../rnic/qp.js'
 import type {ResolvedPlan, Vm} from '../topology/types.js'
 import {MessagePortChannel} from '../verbs/channel.js'
 import type {Backend} from '../backend/backend.js'
+import {isRnicError} from '../rnic/errors.js'
 import {dscpFor} from '../fabric/tenant-qos.js'
 import {rcAckTimeout} from '../fabric/host-fabric.js'
 import type {Pd, Qp} from '../verbs/verbs.js'
@@ -149,7 +150,12 @@ export class CmHost {
     if (!vpcMode(v.vm) || typeof dst?.ip !== 'string' || typeof dst.port !== 'number') return
     const now = Date.now()
     for (const [k, e] of this.earlyAdmits) if (now - e.at >= EARLY_ADMIT_MS) this.earlyAdmits.delete(k)
-    const verdict = this.controller<{ok: boolean; rej?: number}>('admit', {srcVm: v.vm.name, dstVip: dst.ip, port: dst.port})
+    // asked on the next turn of the event loop, once ADDR_RESOLVED is on its way to the VM: the RPC's socket write
+    // (which wakes the controller) does not delay the event. A connect that comes first awaits the same request.
+    let ask!: () => void
+    const verdict = new Promise<void>((r) => (ask = r)).then(() =>
+      this.controller<{ok: boolean; rej?: number}>('admit', {srcVm: v.vm.name, dstVip: dst.ip, port: dst.port}))
+    setImmediate(ask)
     verdict.catch(() => undefined) // a failure surfaces at connect, where the verdict is awaited
     this.earlyAdmits.set(`${v.vm.name}/${dst.ip}/${dst.port}`, {at: now, verdict})
   }
@@ -224,11 +230,13 @@ export class CmHost {
     }
     if (e.listenId && e.listenId.backlogUsed > 0) e.listenId.backlogUsed-- // fetched by the VM
     const qp = e.id.qp as unknown as HostQp | undefined
-    if (e.event === CmEvent.ESTABLISHED && qp && e.id.ps === PortSpace.TCP) void this.established(v, e.id)
-    if ((e.event === CmEvent.DISCONNECTED || e.event === CmEvent.REJECTED) && qp) void this.closed(v, qp.qpn)
     v.port.postMessage({type: 'cmEvent', channel, event: e.event, status: e.status, cmId: idNum,
       listenId: e.listenId ? this.numOf.get(e.listenId)?.num : undefined, param: e.param, qpState: qp?.state,
       local: e.id.localAddr, peer: e.id.peerAddr})
+    // RConntrack's bookkeeping after the event is on its way: the controller RPC (encode, socket write) does not
+    // delay the application's ESTABLISHED; the VM's next request is a later message, so the record is in place
+    if (e.event === CmEvent.ESTABLISHED && qp && e.id.ps === PortSpace.TCP) void this.established(v, e.id)
+    if ((e.event === CmEvent.DISCONNECTED || e.event === CmEvent.REJECTED) && qp) void this.closed(v, qp.qpn)
   }
 
   /** RConntrack: the active end registers the connection with the controller once it is established. */
@@ -321,16 +329,35 @@ export class CmHost {
         case 'resolveRoute': need().resolveRoute(); return addrs(id)
         case 'listen': need().listen(p.backlog); return addrs(id)
         case 'createQp': {
-          // the VM created the QP through its verbs (the backend owns it); rdma_cm moves it from here on
-          const qpn = Number(p.qpn)
+          // the VM created the QP through its verbs (the backend owns it), or sent the create_qp command along
+          // (`create`, one virtio round trip: the backend is on this thread); rdma_cm moves it from here on
           const session = this.backend.session(vmName)
+          let created: {qpn: number} | undefined
+          if (p.create !== undefined) {
+            need()
+            if (!session) throw new CmError(22, 'createQp: this VM has no backend to create QPs through')
+            const r = await session.handle('createQp', [p.create])
+            if (isRnicError(r)) {
+              this.stats.opErrors++
+              return {error: {errno: r.errno, message: r.message, verbs: true}}
+            }
+            created = r as {qpn: number}
+          }
+          const qpn = created ? created.qpn : Number(p.qpn)
           const hostQp = new HostQp(qpn, this.info!, this.rnic, (q, attr) => {
             const peer = need().peerAddr
             session?.trackPeer(q, {peerQpn: attr.destQpNum!, peerGid: `::ffff:${peer?.ip ?? '0.0.0.0'}`})
           }, v.vm.mode === 'sriov' || v.vm.mode === 'bare' ? undefined : dscpFor(this.plan, {kind: 'tenant', tenant: v.vm.tenant}) << 2)
           const pd = {createQp: async () => hostQp} as unknown as Pd
-          await v.cm.createQp(need(), pd, p.attr)
-          return addrs(id)
+          try {
+            await v.cm.createQp(need(), pd, p.attr)
+          } catch (err) {
+            // the QP exists: the VM gets it with the error (its run's end releases it, as after a separate create)
+            if (!created) throw err
+            this.stats.opErrors++
+            return {qp: created, error: {errno: (err as CmError).errno ?? 22, message: (err as Error).message}}
+          }
+          return created ? {...addrs(id), qp: created} : addrs(id)
         }
         case 'connect': await v.cm.connect(need(), p.param); return addrs(id)
         case 'accept': await v.cm.accept(need(), p.param); return addrs(id)

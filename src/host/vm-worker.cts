@@ -56,6 +56,8 @@ function agentCall<T>(method: string, params: unknown): Promise<T> {
 const cmLink = {
   call: <T,>(op: string, params: Record<string, unknown>) => agentCall<T>(op, params),
   send: (op: string, params: Record<string, unknown>) => void agentCall(op, params).catch(() => undefined),
+  // the backend shares the CM agent's thread: rdma_create_qp is one request to it (sriov/bare verbs go to the VF)
+  qpViaAgent: d.vm.mode !== 'sriov' && d.vm.mode !== 'bare',
 }
 const cms = new Set<RemoteCm>()
 

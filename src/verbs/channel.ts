@@ -9,6 +9,12 @@ export type RnicCommands = Pick<Rnic, CommandName>
 
 export interface ControlChannel {
   call<K extends CommandName>(cmd: K, ...args: Parameters<RnicCommands[K]>): Promise<ReturnType<RnicCommands[K]>>
+  /**
+   * An object this channel's device created by another route (rdma_create_qp batched into the rdma_cm request to
+   * the backend, src/cm/remote.ts): a channel that tracks what it created records it as if it had made the call,
+   * and a wrapper passes it on to the channel it wraps.
+   */
+  adopt?(kind: 'qp', handle: number): void
 }
 
 export class InProcessChannel implements ControlChannel {
@@ -114,6 +120,11 @@ export class TrackingChannel implements ControlChannel {
       case 'deregMr': this.held.mr.delete(a); break
     }
     return r
+  }
+
+  adopt(kind: 'qp', handle: number): void {
+    this.held[kind].add(handle)
+    this.inner.adopt?.(kind, handle)
   }
 
   /** Objects still held, per kind. */

@@ -141,6 +141,10 @@ export class Context {
   }
 }
 
+export interface QpInit {type: 'RC' | 'UC' | 'UD'; sendCq: Cq; recvCq: Cq; cap: Partial<QpCap>; sqSigAll?: boolean; gsi?: boolean}
+export type CreateQpArgs = Parameters<Rnic['createQp']>[0]
+export type CreateQpResult = Exclude<ReturnType<Rnic['createQp']>, RnicError>
+
 export class Pd {
   constructor(readonly ctx: Context, readonly pdn: number) {}
 
@@ -151,15 +155,30 @@ export class Pd {
   }
 
   /** `gsi: true` asks for QP1; the RNIC (and a MasQ backend) refuse it with EPERM: QP1 is the CM agent's. */
-  async createQp(init: {type: 'RC' | 'UC' | 'UD'; sendCq: Cq; recvCq: Cq; cap: Partial<QpCap>; sqSigAll?: boolean; gsi?: boolean}): Promise<Qp> {
+  async createQp(init: QpInit): Promise<Qp> {
+    const args = this.createQpArgs(init)
+    const r = await call(this.ctx.channel, 'createQp', args)
+    return new Qp(this, r.qpn, args.type, r.sq, r.rq, r.cap)
+  }
+
+  /** The create_qp command for `init` (checked here, as createQp does), for a caller that sends it another way. */
+  createQpArgs(init: QpInit): CreateQpArgs {
     const type = QpType[init.type]
     if (type === undefined) throw einval(`bad QP type ${init.type}`)
     const cap: QpCap = {
       maxSendWr: init.cap.maxSendWr ?? 64, maxRecvWr: init.cap.maxRecvWr ?? 64, maxSendSge: init.cap.maxSendSge ?? 1,
       maxRecvSge: init.cap.maxRecvSge ?? 1, maxInlineData: init.cap.maxInlineData ?? 0,
     }
-    const r = await call(this.ctx.channel, 'createQp', {pdn: this.pdn, type, sendCqn: init.sendCq.cqn, recvCqn: init.recvCq.cqn, cap, sqSigAll: init.sqSigAll, gsi: init.gsi})
-    return new Qp(this, r.qpn, type, r.sq, r.rq, r.cap)
+    return {pdn: this.pdn, type, sendCqn: init.sendCq.cqn, recvCqn: init.recvCq.cqn, cap, sqSigAll: init.sqSigAll, gsi: init.gsi}
+  }
+
+  /**
+   * The QP handle for a create_qp that went another way (createQpArgs carried in the rdma_cm request to the
+   * backend, src/cm/remote.ts): the channel records it as if it had made the call (ControlChannel.adopt).
+   */
+  adoptQp(args: CreateQpArgs, r: CreateQpResult): Qp {
+    this.ctx.channel.adopt?.('qp', r.qpn)
+    return new Qp(this, r.qpn, args.type, r.sq, r.rq, r.cap)
   }
 
   /** Address handle: kept by the provider and written into each UD WQE. */

@@ -45,6 +45,12 @@ class Tracking implements ControlChannel {
     return r
   }
 
+  /** a QP rdma_create_qp made through the CM request (ControlChannel.adopt) is released like one made here */
+  adopt(kind: 'qp', handle: number): void {
+    this.made.push({kind, id: handle})
+    this.inner.adopt?.(kind, handle)
+  }
+
   async release(): Promise<void> {
     const cmd = {qp: 'destroyQp', mr: 'deregMr', cq: 'destroyCq', pd: 'deallocPd'} as const
     for (const kind of ['qp', 'mr', 'cq', 'pd'] as const) {
