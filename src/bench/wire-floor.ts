@@ -23,6 +23,9 @@ import {InPlaceReader, padRecord} from '../lab/framing.js'
 import {copy} from '../rnic/dma.js'
 import {CRC_IMPL, crc32Update} from '../wire/crc.js'
 
+// The peer process and the VM workers run this module's compiled file (under vitest or tsx this one is src/*.ts)
+const SELF = fileURLToPath(import.meta.url).replace(/\/src\/(.*)\.ts$/, '/dist/$1.js')
+
 const HEADERS = 58 // Ethernet 14 + IPv4 20 + UDP 8 + BTH 12 + 4 bytes of RETH-sized padding: a word-aligned payload
 const PAYLOAD = 4096
 const FRAME = HEADERS + PAYLOAD + 4 // + ICRC
@@ -45,7 +48,7 @@ export async function measureWireFloor(opts: {durationMs?: number; warmupMs?: nu
   const path = join(dir, 'floor.sock')
   const server = net.createServer()
   await new Promise<void>((r) => server.listen(path, () => r()))
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), path, String(opts.warmupMs ?? 200)], {stdio: ['ignore', 'pipe', 'inherit']})
+  const child = spawn(process.execPath, [SELF, path, String(opts.warmupMs ?? 200)], {stdio: ['ignore', 'pipe', 'inherit']})
   try {
     const [sock] = (await once(server, 'connection')) as [net.Socket]
     const reply: Buffer[] = []
@@ -219,14 +222,14 @@ export async function measureLatencyFloor(opts: {iterations?: number; warmup?: n
   const server = net.createServer()
   await new Promise<void>((r) => server.listen(path, () => r()))
   const accepted = once(server, 'connection') as Promise<[net.Socket]> // the child may dial before it says it listens
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--lat', join(dir, 'b.sock'), String(iters), path], {stdio: ['ignore', 'pipe', 'inherit']})
+  const child = spawn(process.execPath, [SELF, '--lat', join(dir, 'b.sock'), String(iters), path], {stdio: ['ignore', 'pipe', 'inherit']})
   try {
     // each side writes on the socket it accepted and reads the one it dialed (lab/wire-link.ts)
     await once(child.stdout!, 'data') // the child listens
     const rx = connectReading(join(dir, 'b.sock'), placeInto(w))
     const [tx] = await accepted
     if (rx.connecting) await once(rx, 'connect')
-    const vm = new Worker(fileURLToPath(import.meta.url), {workerData: {floorVm: true, words: w.buffer, client: true, iters}})
+    const vm = new Worker(SELF, {workerData: {floorVm: true, words: w.buffer, client: true, iters}})
     const done = once(vm, 'message') as Promise<[number[]]>
     rnicThreadOn(w, tx)
     const [rtt] = await done
@@ -252,7 +255,7 @@ async function latPeer(path: string, iters: number, peerPath: string): Promise<v
   const rx = connectReading(peerPath, placeInto(w))
   const [tx] = await accepted
   if (rx.connecting) await once(rx, 'connect')
-  const vm = new Worker(fileURLToPath(import.meta.url), {workerData: {floorVm: true, words: w.buffer, client: false, iters}})
+  const vm = new Worker(SELF, {workerData: {floorVm: true, words: w.buffer, client: false, iters}})
   rnicThreadOn(w, tx)
   await once(vm, 'message')
   await vm.terminate()
