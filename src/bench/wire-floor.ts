@@ -143,7 +143,9 @@ function vmThread(w: Int32Array, client: boolean, iters: number): number[] {
   const wait = (v: number) => {
     const t0 = performance.now()
     while (Atomics.load(w, RX) !== v) {
-      if (performance.now() - t0 < VM_SPIN_MS) continue
+      const el = performance.now() - t0
+      if (el > 5000) throw new Error(`latency floor: no ${v} from the peer in 5 s (${client ? 'client' : 'server'}: rx ${w[RX]}, tx ${w[TX]}, doorbell ${w[DB]})`)
+      if (el < VM_SPIN_MS) continue
       Atomics.add(w, WAITERS, 1)
       const e = Atomics.load(w, EPOCH)
       if (Atomics.load(w, RX) !== v) Atomics.wait(w, EPOCH, e, 2)
@@ -186,8 +188,7 @@ function placeInto(w: Int32Array) {
 }
 
 /** The RNIC thread's part: doorbell → 8-byte record on the socket (waitAsync, as RnicLoop sleeps). */
-function rnicThreadOn(w: Int32Array, sock: net.Socket): void {
-  const out = Buffer.alloc(8)
+function rnicThreadOn(w: Int32Array, sock: net.Socket): {drained(): Promise<void>} {
   let seen = 0
   let stopped = false
   const keep = setInterval(() => {}, 1000)
@@ -200,6 +201,7 @@ function rnicThreadOn(w: Int32Array, sock: net.Socket): void {
     const d = Atomics.load(w, DB)
     if (d !== seen) {
       seen = d
+      const out = Buffer.allocUnsafe(8) // a queued write keeps its buffer
       out.writeUInt32BE(4, 0)
       out.writeInt32BE(Atomics.load(w, TX), 4)
       sock.write(out)
@@ -209,6 +211,12 @@ function rnicThreadOn(w: Int32Array, sock: net.Socket): void {
     else setImmediate(onDoorbell)
   }
   onDoorbell()
+  return {
+    // the VM's last post may still wait for this thread's next turn: send it before the socket closes
+    async drained() {
+      for (let k = 0; k < 1000 && seen !== Atomics.load(w, DB); k++) await new Promise((r) => setImmediate(r))
+    },
+  }
 }
 
 export interface LatencyFloor {halfRttUs: {median: number; p99: number}; iterations: number}
@@ -256,10 +264,11 @@ async function latPeer(path: string, iters: number, peerPath: string): Promise<v
   const [tx] = await accepted
   if (rx.connecting) await once(rx, 'connect')
   const vm = new Worker(SELF, {workerData: {floorVm: true, words: w.buffer, client: false, iters}})
-  rnicThreadOn(w, tx)
+  const rnic = rnicThreadOn(w, tx)
   await once(vm, 'message')
+  await rnic.drained()
   await vm.terminate()
-  tx.destroy()
+  tx.end()
   rx.destroy()
   server.close()
 }
