@@ -173,6 +173,7 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   let posted = 0
   let stamped = 0
   let completed = 0
+  let cqes = 0 // send completions reaped: one per signaled WR
   const t0 = vm.nowNs()
   const end = durationMs > 0 ? t0 + durationMs * 1e6 : Infinity
   let stopping = false // duration mode: time is up; each QP's last WR must be a signaled one
@@ -224,6 +225,7 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
     }
     const wcs = scq.poll(16)
     const tc = wcs.length ? vm.nowNs() : 0
+    cqes += wcs.length
     for (const wc of wcs) {
       checkWc(wc, `bw ${op}`)
       const id = Number(wc.wrId)
@@ -270,7 +272,7 @@ export default async function bw(vm: WorkloadVm, options: Record<string, unknown
   const n = durationMs > 0 ? posted : measured
   const span = durationMs > 0 || n === 0 ? elapsedNs : tcompleted[n - 1]! - tposted[0]!
   return {
-    op, size, qps, txDepth, cqMod, iterations: n, verified: posted, elapsedNs,
+    op, size, qps, txDepth, cqMod, cqes, iterations: n, verified: posted, elapsedNs,
     mbPerSec: (n * size) / (span / 1e9) / 1048576, msgRateMpps: n / (span / 1e9) / 1e6,
     raw: durationMs > 0 ? {op, size, iters: posted, elapsedNs, cqMod} : {op, size, tposted, tcompleted, cqMod},
   }
