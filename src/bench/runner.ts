@@ -138,8 +138,12 @@ export function rotation(n: number, shift: number): number[] {
   return Array.from({length: n}, (_, i) => (i + shift) % n)
 }
 
-/** Per (test, op): the smallest and the largest size of the plan, in iterations mode, at most 500 iterations or
- *  32 MiB (at least 5, perftest's minimum). */
+/** Per (test, op): the smallest and the largest size of the plan, in iterations mode, at most 500 iterations (bw:
+ *  20000 whatever -n says) or 32 MiB (at least 5, perftest's minimum). bw at small sizes needs the more: 500 messages of 2 B are a few
+ *  ms, and the first ~20000 messages of a fresh lab ran at 80 k msg/s against 150-300 k after them (JIT of the VM and
+ *  RNIC paths), so that the first measured runs were slow in every mode. */
+const BW_WARMUP_ITERS = 20_000
+
 export function warmupSteps(steps: readonly BenchStep[]): BenchStep[] {
   const out: BenchStep[] = []
   const cells = new Map<string, BenchStep[]>()
@@ -148,7 +152,8 @@ export function warmupSteps(steps: readonly BenchStep[]): BenchStep[] {
     const bySize = [...list].sort((a, b) => (a.size ?? 0) - (b.size ?? 0))
     for (const s of new Set([bySize[0]!, bySize.at(-1)!])) {
       const {durationMs: _d, ...params} = s.params
-      const iters = Math.max(5, Math.min(Number(s.params.iters ?? 500), 500, Math.floor((32 << 20) / Math.max(1, s.size ?? 1))))
+      const count = s.test === 'bw' ? BW_WARMUP_ITERS : Math.min(Number(s.params.iters ?? 500), 500)
+      const iters = Math.max(5, Math.min(count, Math.floor((32 << 20) / Math.max(1, s.size ?? 1))))
       out.push({...s, params: {...params, iters, warmupIters: 0, warmupMs: 0}})
     }
   }

@@ -39,9 +39,9 @@ const bw: Formatter = (r) => {
   const raw = c?.raw
   if (!raw) return generic(r)
   const row = raw.tposted
-    ? bwReport({size: c.size, tposted: raw.tposted, tcompleted: raw.tcompleted, cqMod: 1})
+    ? bwReport({size: c.size, tposted: raw.tposted, tcompleted: raw.tcompleted, cqMod: raw.cqMod ?? 1}) // peak windows end on signaled WRs: O(n^2 / cq_mod)
     : bwDurationReport({size: c.size, iters: raw.iters, elapsedNs: raw.elapsedNs})
-  return ` ${String(c.op).toUpperCase()} bandwidth, ${r.client.vm} -> ${r.server?.vm ?? '?'}, ${c.qps} QP(s), tx depth ${c.txDepth}, ` +
+  return ` ${String(c.op).toUpperCase()} bandwidth, ${r.client.vm} -> ${r.server?.vm ?? '?'}, ${c.qps} QP(s), tx depth ${c.txDepth}, ${c.cqMod !== undefined ? `CQ moderation ${c.cqMod}, ` : ''}` +
     `${c.verified} verified\n` + formatBwTable([row])
 }
 

@@ -3,8 +3,9 @@
 // completion polling that yields to the event loop, and the {addr, rkey} private-data blob RDMA apps exchange.
 import type {CmId, EventChannel, RdmaCm, RdmaCmEvent} from '../cm/rdma-cm.js'
 import {CmEvent, WC_STATUS_STR, WcStatus} from '../rdma-constants.js'
+import {InProcessChannel} from '../verbs/channel.js'
 import type {Cq, Mr, Pd, Qp, Wc} from '../verbs/index.js'
-import {requireCm, type WorkloadVm} from './api.js'
+import {requireCm, waitCq, type WorkloadVm} from './api.js'
 
 export const EVENT_NAMES = Object.fromEntries(Object.entries(CmEvent).map(([k, v]) => [v, k])) as Record<number, string>
 export const WC_NAMES = Object.fromEntries(Object.entries(WcStatus).map(([k, v]) => [v, k])) as Record<number, string>
@@ -146,6 +147,18 @@ export async function disconnect(c: Connection, initiate: boolean, timeoutMs = 3
 export async function idleCq(cq: Cq, idleSinceMs: number): Promise<void> {
   if (performance.now() - idleSinceMs < 2) await new Promise((r) => setImmediate(r))
   else await cq.wait(5)
+}
+
+/**
+ * Sleep on the CQ until a completion arrives or `timeoutMs` passes (ibv_req_notify_cq + ibv_get_cq_event), freeing
+ * the core for the RNIC threads. A lab VM blocks its thread (Atomics.wait: the RNIC's notify wakes it with one futex
+ * wake, no event-loop turn, and no setImmediate spin competes with the RNIC threads for a small machine's cores);
+ * with an in-process RNIC, whose engine runs on this very event loop, it yields to the loop instead.
+ */
+export function sleepCq(cq: Cq, timeoutMs: number): Promise<unknown> | undefined {
+  if (cq.ctx.channel instanceof InProcessChannel) return cq.wait(timeoutMs)
+  waitCq(cq.ring, timeoutMs)
+  return undefined
 }
 
 /** Poll until `n` completions arrived (sleeping on the CQ between polls); any status but SUCCESS throws. */

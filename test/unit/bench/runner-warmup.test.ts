@@ -9,8 +9,15 @@ describe('warmupSteps: one untimed pass per lab before the measured runs', () =>
     const {plan} = planBench({modes: ['masq'], ops: ['write'], test: 'all', all: true, iterations: 1000}, AVAILABLE)
     const w = warmupSteps(plan!.steps)
     expect(w.map((s) => [s.test, s.size, s.params.iters, s.params.warmupIters])).toEqual([
-      ['bw', 2, 500, 0], ['bw', 8388608, 5, 0], ['lat', 2, 500, 0], ['lat', 8388608, 5, 0],
+      ['bw', 2, 20000, 0], ['bw', 8388608, 5, 0], ['lat', 2, 500, 0], ['lat', 8388608, 5, 0],
     ])
+  })
+
+  it('bw warms up with 20000 messages (the JIT of a fresh lab needs them at small sizes), at most 32 MiB', () => {
+    const {plan} = planBench({modes: ['masq'], ops: ['write'], test: 'bw', size: 512, iterations: 100}, AVAILABLE)
+    expect(warmupSteps(plan!.steps).map((s) => s.params.iters)).toEqual([20000])
+    const big = planBench({modes: ['masq'], ops: ['write'], test: 'bw', size: 65536}, AVAILABLE).plan!
+    expect(warmupSteps(big.steps).map((s) => s.params.iters)).toEqual([512])
   })
 
   it('duration mode warms up in iterations mode; one size gives one step', () => {

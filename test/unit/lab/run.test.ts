@@ -66,7 +66,7 @@ describe('masq run --in-process: same document, readable summaries', () => {
     const out = formatRun(r)
     expect(out).toContain(' #bytes     #iterations    BW peak[MB/sec]    BW average[MB/sec]   MsgRate[Mpps]')
     expect(out).toMatch(/^ 4096 {7}40 /m)
-    expect(out).toContain('READ bandwidth, blue1 -> blue2, 2 QP(s), tx depth 4, 40 verified')
+    expect(out).toContain('READ bandwidth, blue1 -> blue2, 2 QP(s), tx depth 4, CQ moderation 4, 40 verified')
   })
 
   it('connrate: setups and teardowns per second, setup percentiles', async () => {
