@@ -20,7 +20,9 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 import {isMainThread, Worker, workerData} from 'node:worker_threads'
 import {Histogram} from './histogram.js'
 import {InPlaceReader, padRecord} from '../lab/framing.js'
+import {waitAsync} from '../host/rnic-loop.js'
 import {copy} from '../rnic/dma.js'
+import * as Q from '../rnic/queue.js'
 import {CRC_IMPL, crc32Update} from '../wire/crc.js'
 
 // The peer process and the VM workers run this module's compiled file (under vitest or tsx this one is src/*.ts)
@@ -125,97 +127,90 @@ function peer(path: string, warmupMs: number): void {
   })
 }
 
-// Shared words of one emulated host: [0] doorbell counter, [1] DMA epoch, [2] DMA waiters, [3] the byte the VM
-// posts, [4] the byte the RNIC placed. Mirrors rnic/queue.ts DOORBELL / DMA_EPOCH / DMA_WAITERS.
-const DB = 0
-const EPOCH = 1
-const WAITERS = 2
-const TX = 3
-const RX = 4
-const VM_SPIN_MS = Number(process.env.MASQ_FLOOR_SPIN_US ?? 20) / 1000 // verbs.ts waitMemory's default spin
+// One emulated host's shared memory: the RNIC's doorbell words (rnic/queue.ts: counter, DMA_EPOCH, DMA_WAITERS),
+// then the byte the VM posts and the byte the RNIC places. The VM and RNIC sides use the lab's own primitives.
+const TX = Q.DOORBELL_WORDS * 4
+const RX = TX + 1
+const VM_SPIN_US = Number(process.env.MASQ_FLOOR_SPIN_US ?? 20) // waitMemory's default spin
+const hostMemory = () => new SharedArrayBuffer(Q.DOORBELL_WORDS * 4 + 8)
 
-interface AtomicsWaitAsync {waitAsync(a: Int32Array, i: number, v: number): {async: boolean; value: Promise<string> | string}}
-const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomics)
-
-/** The VM thread: ping-pongs `iters` values through its host's words; the client times each round trip. */
-function vmThread(w: Int32Array, client: boolean, iters: number): number[] {
+/** The VM thread: ping-pongs `iters` values (1..255, never 0) with the peer; the client times each round trip. */
+function vmThread(mem: SharedArrayBuffer, client: boolean, iters: number): number[] {
+  const db = new Int32Array(mem, 0, Q.DOORBELL_WORDS)
+  const bytes = new Uint8Array(mem)
   const rtt: number[] = []
   const wait = (v: number) => {
-    const t0 = performance.now()
-    while (Atomics.load(w, RX) !== v) {
-      const el = performance.now() - t0
-      if (el > 5000) throw new Error(`latency floor: no ${v} from the peer in 5 s (${client ? 'client' : 'server'}: rx ${w[RX]}, tx ${w[TX]}, doorbell ${w[DB]})`)
-      if (el < VM_SPIN_MS) continue
-      Atomics.add(w, WAITERS, 1)
-      const e = Atomics.load(w, EPOCH)
-      if (Atomics.load(w, RX) !== v) Atomics.wait(w, EPOCH, e, 2)
-      Atomics.sub(w, WAITERS, 1)
-    }
+    if (!Q.waitDmaByte(db, bytes, RX, v, VM_SPIN_US, 5000)) throw new Error(`latency floor: no ${v} from the peer in 5 s (${client ? 'client' : 'server'})`)
   }
   const post = (v: number) => {
-    Atomics.store(w, TX, v)
-    Atomics.add(w, DB, 1)
-    Atomics.notify(w, DB)
+    Atomics.store(bytes, TX, v)
+    Q.ringDoorbell(db)
   }
-  for (let i = 1; i <= iters; i++) {
+  for (let i = 0; i < iters; i++) {
+    const v = (i % 255) + 1
     if (client) {
       const t = performance.now()
-      post(i)
-      wait(i)
+      post(v)
+      wait(v)
       rtt.push(performance.now() - t)
     } else {
-      wait(i)
-      post(i)
+      wait(v)
+      post(v)
     }
   }
   return rtt
 }
 
-function connectReading(path: string, onFrame: (buf: Buffer, off: number) => void): net.Socket {
-  const reader = new InPlaceReader(64 * 1024, (buf, off) => onFrame(buf, off), 64)
-  return net.createConnection({path, onread: {buffer: () => reader.next(), callback: (n: number) => {
+/**
+ * One end: reads the socket it dials (placing each byte as the responder places a WRITE, then Q.dmaWritten),
+ * writes on the one it accepted, and runs the VM in a worker; the RNIC role sleeps on the doorbell with
+ * Atomics.waitAsync as RnicLoop does. Resolves with the VM's round trips once its last post has been sent.
+ */
+async function floorHost(accepted: Promise<[net.Socket]>, dialPath: string, client: boolean, iters: number): Promise<number[]> {
+  const mem = hostMemory()
+  const db = new Int32Array(mem, 0, Q.DOORBELL_WORDS)
+  const bytes = new Uint8Array(mem)
+  const reader = new InPlaceReader(64 * 1024, (buf, off) => {
+    Atomics.store(bytes, RX, buf[off]!)
+    Q.dmaWritten(db)
+  }, 64)
+  const rx = net.createConnection({path: dialPath, onread: {buffer: () => reader.next(), callback: (n: number) => {
     reader.push(n)
     return true
   }}})
-}
-
-function placeInto(w: Int32Array) {
-  return (buf: Buffer, off: number) => {
-    Atomics.store(w, RX, buf.readInt32BE(off))
-    Atomics.add(w, EPOCH, 1)
-    if (Atomics.load(w, WAITERS) !== 0) Atomics.notify(w, EPOCH)
-  }
-}
-
-/** The RNIC thread's part: doorbell → 8-byte record on the socket (waitAsync, as RnicLoop sleeps). */
-function rnicThreadOn(w: Int32Array, sock: net.Socket): {drained(): Promise<void>} {
+  const [tx] = await accepted
+  if (rx.connecting) await once(rx, 'connect')
+  const vm = new Worker(SELF, {workerData: {floorVm: true, memory: mem, client, iters}})
+  const done = once(vm, 'message') as Promise<[number[]]>
   let seen = 0
   let stopped = false
-  const keep = setInterval(() => {}, 1000)
-  sock.once('close', () => {
-    stopped = true
-    clearInterval(keep)
-  })
+  const keep = setInterval(() => {}, 1000) // a pending waitAsync alone does not keep the thread alive
   const onDoorbell = (): void => {
     if (stopped) return
-    const d = Atomics.load(w, DB)
+    const d = Atomics.load(db, 0)
     if (d !== seen) {
       seen = d
-      const out = Buffer.allocUnsafe(8) // a queued write keeps its buffer
-      out.writeUInt32BE(4, 0)
-      out.writeInt32BE(Atomics.load(w, TX), 4)
-      sock.write(out)
+      const out = Buffer.alloc(8) // a record: u32 length 1, the byte, padding (a queued write keeps its buffer)
+      out.writeUInt32BE(1, 0)
+      out[4] = Atomics.load(bytes, TX)
+      tx.write(out)
     }
-    const r = waitAsync(w, DB, seen)
-    if (r.async) void (r.value as Promise<string>).then(() => setImmediate(onDoorbell))
+    const r = waitAsync(db, 0, seen)
+    if (r.async) void r.value.then(() => setImmediate(onDoorbell))
     else setImmediate(onDoorbell)
   }
   onDoorbell()
-  return {
+  try {
+    const [rtt] = await done
     // the VM's last post may still wait for this thread's next turn: send it before the socket closes
-    async drained() {
-      for (let k = 0; k < 1000 && seen !== Atomics.load(w, DB); k++) await new Promise((r) => setImmediate(r))
-    },
+    for (let k = 0; k < 1000 && seen !== Atomics.load(db, 0); k++) await new Promise((r) => setImmediate(r))
+    return rtt
+  } finally {
+    stopped = true
+    clearInterval(keep)
+    await vm.terminate()
+    tx.end()
+    rx.destroy()
   }
 }
 
@@ -223,30 +218,19 @@ export interface LatencyFloor {halfRttUs: {median: number; p99: number}; iterati
 
 /** The 2-byte ping-pong through the design's hand-offs, between this process and a child, no engine. */
 export async function measureLatencyFloor(opts: {iterations?: number; warmup?: number} = {}): Promise<LatencyFloor> {
-  const iters = (opts.iterations ?? 2000) + (opts.warmup ?? 200)
+  const warmup = opts.warmup ?? 200
+  const iters = (opts.iterations ?? 2000) + warmup
   const dir = await mkdtemp(join(tmpdir(), 'masq-floor-'))
-  const path = join(dir, 'a.sock')
-  const w = new Int32Array(new SharedArrayBuffer(64))
   const server = net.createServer()
-  await new Promise<void>((r) => server.listen(path, () => r()))
+  await new Promise<void>((r) => server.listen(join(dir, 'a.sock'), () => r()))
   const accepted = once(server, 'connection') as Promise<[net.Socket]> // the child may dial before it says it listens
-  const child = spawn(process.execPath, [SELF, '--lat', join(dir, 'b.sock'), String(iters), path], {stdio: ['ignore', 'pipe', 'inherit']})
+  const child = spawn(process.execPath, [SELF, '--lat', join(dir, 'b.sock'), String(iters), join(dir, 'a.sock')], {stdio: ['ignore', 'pipe', 'inherit']})
   try {
-    // each side writes on the socket it accepted and reads the one it dialed (lab/wire-link.ts)
     await once(child.stdout!, 'data') // the child listens
-    const rx = connectReading(join(dir, 'b.sock'), placeInto(w))
-    const [tx] = await accepted
-    if (rx.connecting) await once(rx, 'connect')
-    const vm = new Worker(SELF, {workerData: {floorVm: true, words: w.buffer, client: true, iters}})
-    const done = once(vm, 'message') as Promise<[number[]]>
-    rnicThreadOn(w, tx)
-    const [rtt] = await done
-    await vm.terminate()
-    tx.destroy()
-    rx.destroy()
+    const rtt = await floorHost(accepted, join(dir, 'b.sock'), true, iters)
     const h = new Histogram({significantDigits: 3})
-    for (const x of rtt.slice(opts.warmup ?? 200)) h.record(x * 1000)
-    return {halfRttUs: {median: h.percentile(50) / 2, p99: h.percentile(99) / 2}, iterations: rtt.length - (opts.warmup ?? 200)}
+    for (const x of rtt.slice(warmup)) h.record(x * 1000)
+    return {halfRttUs: {median: h.percentile(50) / 2, p99: h.percentile(99) / 2}, iterations: rtt.length - warmup}
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill()
     server.close()
@@ -255,28 +239,18 @@ export async function measureLatencyFloor(opts: {iterations?: number; warmup?: n
 }
 
 async function latPeer(path: string, iters: number, peerPath: string): Promise<void> {
-  const w = new Int32Array(new SharedArrayBuffer(64))
   const server = net.createServer()
   await new Promise<void>((r) => server.listen(path, () => r()))
   const accepted = once(server, 'connection') as Promise<[net.Socket]>
   process.stdout.write('listening\n')
-  const rx = connectReading(peerPath, placeInto(w))
-  const [tx] = await accepted
-  if (rx.connecting) await once(rx, 'connect')
-  const vm = new Worker(SELF, {workerData: {floorVm: true, words: w.buffer, client: false, iters}})
-  const rnic = rnicThreadOn(w, tx)
-  await once(vm, 'message')
-  await rnic.drained()
-  await vm.terminate()
-  tx.end()
-  rx.destroy()
+  await floorHost(accepted, peerPath, false, iters)
   server.close()
 }
 
 if (!isMainThread && (workerData as {floorVm?: boolean})?.floorVm) {
-  const d = workerData as {words: SharedArrayBuffer; client: boolean; iters: number}
+  const d = workerData as {memory: SharedArrayBuffer; client: boolean; iters: number}
   const {parentPort} = await import('node:worker_threads')
-  parentPort!.postMessage(vmThread(new Int32Array(d.words), d.client, d.iters))
+  parentPort!.postMessage(vmThread(d.memory, d.client, d.iters))
 } else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv[2] === '--lat') await latPeer(process.argv[3]!, Number(process.argv[4]), process.argv[5]!)
   else peer(process.argv[2]!, Number(process.argv[3] ?? 200))

@@ -14,7 +14,7 @@ import type {Rnic} from '../rnic/rnic.js'
 interface AtomicsWaitAsync {
   waitAsync(a: Int32Array, i: number, v: number): {async: false; value: string} | {async: true; value: Promise<string>}
 }
-const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomics)
+export const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync.bind(Atomics)
 
 export const SPIN_US = 0 // bench:wire (loaded 2 cores): with the ACK hold and the bulk window, a fixed spin after every pass only burns the core the peer side needs
 // Off by default: bench:wire bw A/B with the lab prioritised on a loaded machine, 0 vs 200 us: 292 / 244 vs

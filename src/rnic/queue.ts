@@ -137,6 +137,27 @@ export function dmaWritten(db: Int32Array): void {
   Atomics.add(db, DMA_EPOCH, 1)
   if (Atomics.load(db, DMA_WAITERS) !== 0) Atomics.notify(db, DMA_EPOCH)
 }
+/**
+ * The guest's side of DMA_EPOCH: block the calling thread until bytes[index] === value; false after timeoutMs.
+ * Spins for spinUs, then sleeps on the epoch in bounded slices (a wake-up lost between the check and the wait
+ * costs one slice at most). Atomics.wait: only for a thread that does not run the engine itself.
+ */
+export function waitDmaByte(db: Int32Array, bytes: Uint8Array, index: number, value: number, spinUs: number, timeoutMs: number): boolean {
+  if (Atomics.load(bytes, index) === value) return true
+  const t0 = performance.now()
+  const spinMs = spinUs / 1000
+  for (let k = 0; Atomics.load(bytes, index) !== value; k++) {
+    if ((k & 63) !== 0) continue
+    const el = performance.now() - t0
+    if (el > timeoutMs) return false
+    if (el < spinMs) continue
+    Atomics.add(db, DMA_WAITERS, 1)
+    const epoch = Atomics.load(db, DMA_EPOCH)
+    if (Atomics.load(bytes, index) !== value) Atomics.wait(db, DMA_EPOCH, epoch, 2)
+    Atomics.sub(db, DMA_WAITERS, 1)
+  }
+  return true
+}
 export function ringDoorbell(db: Int32Array): void {
   Atomics.add(db, 0, 1)
   Atomics.notify(db, 0)

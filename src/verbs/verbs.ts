@@ -93,22 +93,7 @@ export class Context {
    * take the core its RNIC thread needs. Uses Atomics.wait: only for a thread that does not run the engine itself.
    */
   waitMemory(bytes: Uint8Array, index: number, value: number, spinUs = 20, timeoutMs = 20_000): boolean {
-    if (Atomics.load(bytes, index) === value) return true
-    const db = this.dma
-    const t0 = performance.now()
-    const spinMs = spinUs / 1000
-    for (let k = 0; Atomics.load(bytes, index) !== value; k++) {
-      if ((k & 63) !== 0) continue
-      const el = performance.now() - t0
-      if (el > timeoutMs) return false
-      if (el < spinMs) continue
-      Atomics.add(db, Q.DMA_WAITERS, 1)
-      const epoch = Atomics.load(db, Q.DMA_EPOCH)
-      // bounded slices: a wake-up lost between the check and the wait costs one slice at most
-      if (Atomics.load(bytes, index) !== value) Atomics.wait(db, Q.DMA_EPOCH, epoch, 2)
-      Atomics.sub(db, Q.DMA_WAITERS, 1)
-    }
-    return true
+    return Q.waitDmaByte(this.dma, bytes, index, value, spinUs, timeoutMs)
   }
 
   /** The VM bytes an SGE names (inline sends), or undefined when outside this VM's memory. */
