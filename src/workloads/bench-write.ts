@@ -66,7 +66,6 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
     // WRITE posted before it on the QP (in order), so one CQE retires cqMod of them
     const cqMod = Math.max(1, Math.min(cqModOpt, txDepth))
     const signaledAt: number[] = [] // posting index of each signaled WRITE not yet completed, oldest first
-    let inflight = 0
     let done = 0
     let posted = 0
     let bytes = 0
@@ -103,8 +102,7 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
     while (bwIters ? done < total : !stopping || done < posted) {
       if (!stopping) {
         while (posted - done < txDepth && posted < total) {
-          const i = posted
-          if (!postOne(i % cqMod === cqMod - 1 || i === total - 1)) break
+          if (!postOne(posted % cqMod === cqMod - 1 || posted === total - 1)) break
         }
       }
       const before = done
@@ -113,7 +111,6 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
         const t = stamp()
         for (let k = before; k < done; k++) if (k >= warmupIters) tcompleted.push(t)
       }
-      inflight = posted - done
       if (errors) throw new Error(`a WRITE completed with an error (${errors})`)
       if (n === 0 || (done & 63) === 0 || bwIters) now = performance.now()
       if (now > deadline) throw new Error(`bench-write: ${done} of ${total} WRITEs completed in 600 s`)
@@ -129,7 +126,7 @@ export default async function benchWrite(vm: WorkloadContext): Promise<unknown> 
         if (posted > 0 && signaledAt[signaledAt.length - 1] !== posted - 1) while (!postOne(true)) reap()
         continue
       }
-      if (n === 0 && inflight > 0) waitCq(cq.ring, 5) // sleep until a completion: the RNIC threads need the cores
+      if (n === 0 && posted > done) waitCq(cq.ring, 5) // sleep until a completion: the RNIC threads need the cores
     }
     if (bwIters) {
       tEnd = now
